@@ -1,0 +1,49 @@
+"""The ``jaxpriv`` command. Thin: parses options and calls the library.
+
+Subcommands live in modules listed in ``SUBCOMMANDS``; each defines
+``HELP`` (one line), ``add_arguments(parser)`` and ``main(args) -> int``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+SUBCOMMANDS: dict[str, str] = {
+    "run": "jaxpriv.experiments.cmd_run",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="jaxpriv",
+        description="A JAX engine for attacking and defending the privacy of ML models.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, mod_name in SUBCOMMANDS.items():
+        mod = importlib.import_module(mod_name)
+        p = sub.add_parser(name, help=mod.HELP, description=mod.HELP)
+        mod.add_arguments(p)
+        p.set_defaults(_main=mod.main)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
+    try:
+        return int(args._main(args) or 0)
+    except (ValueError, FileNotFoundError) as e:
+        print(f"jaxpriv {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"\njaxpriv {args.command}: interrupted; finished results are kept on disk "
+              "and the same command resumes.", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
