@@ -1,0 +1,11 @@
+"""Attacks: one verb per family, each ``attack(key, target, data, config) -> Result``.
+
+``target`` is a white-box ``(apply_fn, params)`` or a black-box
+:class:`jaxpriv.oracles.Oracle`. Each family lives in a subpackage
+(``inversion``, ``extraction``, ``membership``, ``leakage``, ``evasion``) and
+its public names are re-exported here.
+"""
+
+__all__: list[str] = []
+
+# Each family appends its imports below (one block per family).
