@@ -1,0 +1,174 @@
+"""Shared helpers for the benchmark scripts (small and stable: others import it).
+
+A benchmark script ``benchmarks/bench_<name>.py`` imports this module as
+``import _common`` (the script's folder is on ``sys.path`` when it runs) and:
+
+  args = _common.parse_args("what this benchmark measures")
+  t = _common.time_call(lambda: jitted(x), repeats=3)   # Timing(compile_s, seconds)
+  rec = _common.record("mybench/case", t.seconds, "sequential_jax", base.seconds,
+                       compile_seconds=t.compile_seconds)
+  _common.finish([rec], args.json)                      # prints the table, writes JSON
+
+Records follow the project's format: ``name`` (``<bench>/<case>``), ``seconds``
+(steady state), ``baseline`` (one of ``BASELINES``), ``baseline_seconds`` and
+``ratio = baseline_seconds / seconds``; extra keyword fields are kept.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import resource
+import sys
+import time
+from typing import Any, Callable, Iterable, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+BASELINES = ("sequential_jax", "sklearn", "art", "scipy", "numpy_loop", "matmul_roofline")
+
+
+class Timing(NamedTuple):
+    compile_seconds: float  # first call (trace + compile + one run) minus one steady run
+    seconds: float          # steady state: best of ``repeats`` calls after the warm-up
+    first_call_seconds: float
+
+
+def block(tree: Any) -> Any:
+    """``block_until_ready`` on every array leaf of ``tree``; returns ``tree``."""
+    for leaf in jax.tree_util.tree_leaves(tree):
+        if hasattr(leaf, "block_until_ready"):
+            leaf.block_until_ready()
+    return tree
+
+
+def time_call(fn: Callable[[], Any], *, repeats: int = 3, warmup: bool = True) -> Timing:
+    """Times ``fn()`` with its outputs blocked until ready.
+
+    The first call (tracing and compilation included) is the warm-up; the
+    steady-state time is the best of ``repeats`` further calls. With
+    ``warmup=False`` (host code such as scikit-learn, nothing to compile) the
+    first call counts as one of the repeats.
+    """
+    t0 = time.perf_counter()
+    block(fn())
+    first = time.perf_counter() - t0
+    times = [] if warmup else [first]
+    for _ in range(max(repeats - len(times), 0 if times else 1)):
+        t0 = time.perf_counter()
+        block(fn())
+        times.append(time.perf_counter() - t0)
+    best = min(times)
+    return Timing(max(first - best, 0.0) if warmup else 0.0, best, first)
+
+
+def matmul_gflops(n: int = 1024, *, repeats: int = 5) -> float:
+    """This machine's float32 matmul throughput in GFLOP/s (``[n, n] @ [n, n]``, jitted).
+
+    Counts ``2 n^3`` FLOPs per product; best of ``repeats`` after a warm-up.
+    Several products run per call so call overhead does not count.
+    """
+    inner = 4
+    a = jax.random.normal(jax.random.key(0), (n, n), jnp.float32)
+    b = jax.random.normal(jax.random.key(1), (n, n), jnp.float32)
+
+    @jax.jit
+    def many(a, b):
+        def body(c, _):
+            return c + a @ b, None
+
+        c, _ = jax.lax.scan(body, jnp.zeros_like(a), None, length=inner)
+        return c
+
+    t = time_call(lambda: many(a, b), repeats=repeats)
+    return inner * 2.0 * n ** 3 / t.seconds / 1e9
+
+
+def peak_memory_mb() -> dict[str, float]:
+    """Peak memory so far, in MiB: host RSS of this process and, where the
+    backend reports it, the default device's peak bytes in use."""
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    host = rss / 1024.0 if sys.platform != "darwin" else rss / 2 ** 20
+    out = {"host_peak_mb": round(host, 1)}
+    try:
+        stats = jax.devices()[0].memory_stats() or {}
+    except Exception:  # pragma: no cover - backends without memory stats
+        stats = {}
+    if "peak_bytes_in_use" in stats:
+        out["device_peak_mb"] = round(stats["peak_bytes_in_use"] / 2 ** 20, 1)
+    return out
+
+
+def record(name: str, seconds: float, baseline: str, baseline_seconds: float,
+           **extra: Any) -> dict[str, Any]:
+    """One benchmark record; ``ratio = baseline_seconds / seconds`` (> 1: we are faster)."""
+    if baseline not in BASELINES:
+        raise ValueError(f"Unknown baseline={baseline!r}; expected one of: "
+                         + ", ".join(repr(b) for b in BASELINES) + ".")
+    if "/" not in name:
+        raise ValueError(f"Expected name={name!r} of the form '<benchmark>/<case>'.")
+    rec = {"name": name, "seconds": float(seconds), "baseline": baseline,
+           "baseline_seconds": float(baseline_seconds),
+           "ratio": float(baseline_seconds) / float(seconds) if seconds > 0 else math.inf}
+    rec.update({k: _plain(v) for k, v in extra.items()})
+    return rec
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, (np.generic, jax.Array)) and np.ndim(v) == 0:
+        return np.asarray(v).item()
+    if isinstance(v, (np.ndarray, jax.Array)):
+        return np.asarray(v).tolist()
+    return v
+
+
+def machine_info() -> dict[str, Any]:
+    """Where the numbers come from (stored next to the records by ``finish``)."""
+    return {"platform": platform.platform(), "python": platform.python_version(),
+            "jax": jax.__version__, "backend": jax.default_backend(),
+            "devices": [str(d) for d in jax.devices()], "cpu_count": os.cpu_count()}
+
+
+def print_table(records: Iterable[dict[str, Any]], file=None) -> None:
+    """Prints name, seconds, baseline, baseline seconds and ratio, one row per record."""
+    file = file or sys.stdout
+    rows = [(r["name"], f"{r['seconds']:.4g}", r["baseline"], f"{r['baseline_seconds']:.4g}",
+             f"{r['ratio']:.2f}x") for r in records]
+    head = ("name", "seconds", "baseline", "baseline_s", "ratio")
+    widths = [max(len(h), *(len(row[i]) for row in rows)) if rows else len(h)
+              for i, h in enumerate(head)]
+    line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths))
+    print(line(head), file=file)
+    print(line(["-" * w for w in widths]), file=file)
+    for row in rows:
+        print(line(row), file=file)
+
+
+def write_json(path: str | os.PathLike, records: list[dict[str, Any]]) -> None:
+    """Writes the list of records as JSON (creating parent folders)."""
+    path = os.fspath(path)
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, "w") as f:
+        json.dump([{k: _plain(v) for k, v in r.items()} for r in records], f, indent=2)
+        f.write("\n")
+
+
+def parse_args(description: str, argv: list[str] | None = None) -> argparse.Namespace:
+    """The options every benchmark takes: ``--smoke`` and ``--json PATH``."""
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--smoke", action="store_true", help="tiny sizes (< 15 s), used by tests")
+    p.add_argument("--json", metavar="PATH", default=None, help="write the records here")
+    return p.parse_args(argv)
+
+
+def finish(records: list[dict[str, Any]], json_path: str | None) -> None:
+    """Prints the ratio table and writes ``json_path`` when given."""
+    print_table(records)
+    if json_path:
+        write_json(json_path, records)
+        print(f"wrote {json_path}")
