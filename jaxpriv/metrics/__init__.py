@@ -11,6 +11,8 @@ from jaxpriv.metrics._metrics import recall
 from jaxpriv.metrics._metrics import roc_auc
 from jaxpriv.metrics._metrics import roc_curve
 from jaxpriv.metrics._metrics import tpr_at_fpr
+from jaxpriv.metrics._image import mean_absolute_error
+from jaxpriv.metrics._image import ssim
 
 __all__ = [
     "Roc",
@@ -18,10 +20,12 @@ __all__ = [
     "attacker_advantage",
     "expected_calibration_error",
     "fidelity",
+    "mean_absolute_error",
     "membership_report",
     "precision",
     "recall",
     "roc_auc",
     "roc_curve",
+    "ssim",
     "tpr_at_fpr",
 ]
