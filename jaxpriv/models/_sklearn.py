@@ -10,7 +10,7 @@ import numpy as np
 
 
 def _linear_logits(params, x):
-    return x @ params["w"] + params["b"]
+    return x @ params["w"] + params["b"][None, :]
 
 
 def from_sklearn_logistic(clf: Any) -> tuple[Callable, dict]:
