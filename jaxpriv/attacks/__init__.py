@@ -9,3 +9,9 @@ its public names are re-exported here.
 __all__: list[str] = []
 
 # Each family appends its imports below (one block per family).
+
+# inversion
+from jaxpriv.attacks.inversion import AuxTerm, MIFaceConfig, MIFaceResult, Process  # noqa: E402
+from jaxpriv.attacks.inversion import mi_face, mi_face_blackbox  # noqa: E402
+
+__all__ += ["AuxTerm", "MIFaceConfig", "MIFaceResult", "Process", "mi_face", "mi_face_blackbox"]
