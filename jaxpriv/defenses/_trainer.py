@@ -1,0 +1,216 @@
+"""A step-based trainer for K models at once, shared by DP-SGD, MID and sweeps.
+
+One model's training is ``lax.scan`` over steps; ``vmap`` adds the model axis.
+Every step draws one minibatch from a key that all K models share (Poisson
+or fixed-size sampling), so the K models read the same rows and the first
+layer of all K models is one wide matmul. Per-model randomness (init, DP
+noise, MID's sampled code) comes from per-model keys. The per-step gradient
+is a function the caller supplies (``grad_fn``); numeric hyperparameters are
+``[K]`` arrays, so one compiled program serves every setting of a sweep.
+
+Because the model axis only ever appears as a ``vmap`` axis, the program
+shards over it with ``jax.sharding`` without any communication between
+models (see :func:`jaxpriv.experiments.sweep.run_sweep`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any, Callable, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from jaxpriv import _validate
+from jaxpriv._progress import progress_bar
+
+Params = Any
+SAMPLINGS = ("poisson", "fixed")
+OPTIMIZERS = ("sgd", "momentum", "adam")
+
+# grad_fn(params, key, xb[B, d], yb[B], wb[B], hyper: dict of scalars, denom)
+#   -> (grads like params, loss scalar)
+GradFn = Callable[..., tuple[Params, jax.Array]]
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class StepConfig:
+    """Static settings of the step-based trainer.
+
+    Attributes:
+      steps: number of optimizer steps (each one minibatch).
+      batch_size: rows per step (``"fixed"``) or the expected number of rows
+        per step (``"poisson"``: each row joins a step's batch independently
+        with probability ``batch_size / n``).
+      sampling: ``"poisson"`` or ``"fixed"`` (``batch_size`` rows drawn
+        uniformly without replacement at each step).
+      max_batch_size: Poisson only: rows computed per step (default
+        ``batch_size + 4 sqrt(batch_size) + 8``); a step with more sampled rows
+        keeps the ``max_batch_size`` of them with the smallest draws (the
+        chance of that is below 1e-4 at the default).
+      optimizer: ``"sgd"``, ``"momentum"`` (0.9) or ``"adam"``.
+      steps_per_call: steps per compiled call (a progress-bar tick); the
+        result does not depend on it.
+      progress: show a progress bar.
+    """
+
+    steps: int = 500
+    batch_size: int = 64
+    sampling: str = "fixed"
+    max_batch_size: int | None = None
+    optimizer: str = "adam"
+    steps_per_call: int = 100
+    progress: bool = False
+
+    def __post_init__(self):
+        _validate.positive("steps", self.steps)
+        _validate.positive("batch_size", self.batch_size)
+        _validate.one_of("sampling", self.sampling, SAMPLINGS)
+        _validate.one_of("optimizer", self.optimizer, OPTIMIZERS)
+        _validate.positive("steps_per_call", self.steps_per_call)
+        if self.max_batch_size is not None and self.max_batch_size < self.batch_size:
+            raise ValueError(f"Expected max_batch_size={self.max_batch_size} >= "
+                             f"batch_size={self.batch_size}.")
+
+    def rows_per_step(self, n: int) -> int:
+        if self.sampling == "fixed":
+            return min(self.batch_size, n)
+        cap = self.max_batch_size or int(self.batch_size + 4 * math.sqrt(self.batch_size) + 8)
+        return min(cap, n)
+
+
+def _tx(name: str) -> optax.GradientTransformation:
+    # Learning-rate free: the update is scaled by each model's learning rate.
+    if name == "adam":
+        return optax.scale_by_adam()
+    if name == "momentum":
+        return optax.trace(decay=0.9)
+    return optax.identity()
+
+
+def sample_batch(key: jax.Array, n: int, config: StepConfig) -> tuple[jax.Array, jax.Array]:
+    """One step's rows: indices ``[B]`` int32 and weights ``[B]`` (0 or 1).
+
+    Poisson: row ``i`` is in the batch when ``u_i < batch_size / n``; the
+    ``B`` rows with the smallest ``u`` are computed and the others have
+    weight 0. Fixed: ``B`` distinct rows, all weight 1.
+    """
+    b = config.rows_per_step(n)
+    u = jax.random.uniform(key, (n,))
+    idx = jnp.argsort(u)[:b].astype(jnp.int32)
+    if config.sampling == "fixed":
+        return idx, jnp.ones((b,), jnp.float32)
+    q = config.batch_size / n
+    return idx, (u[idx] < q).astype(jnp.float32)
+
+
+class TrainState(NamedTuple):
+    params: Params      # leaves [K, ...]
+    opt_state: Any      # leaves [K, ...]
+    step: jax.Array     # int32 []
+
+
+def make_trainer(
+    init_fn: Callable[[jax.Array, jax.Array], Params],
+    grad_fn: GradFn,
+    x: jax.Array,
+    y: jax.Array,
+    config: StepConfig,
+):
+    """Builds ``init(keys[K], hyper) -> TrainState`` and
+    ``run(state, keys[K], data_key, hyper, num_steps) -> (state, loss[K, num_steps])``.
+
+    ``hyper`` is a dict of ``[K]`` float32 arrays that must hold
+    ``learning_rate``; the rest is passed to ``grad_fn`` per model.
+    Both functions are pure; wrap them in ``jax.jit`` (``num_steps`` static).
+    """
+    n = int(x.shape[0])
+    tx = _tx(config.optimizer)
+    denom = float(config.batch_size if config.sampling == "poisson" else config.rows_per_step(n))
+
+    def init(keys, hyper):
+        del hyper
+
+        def one(k):
+            p = init_fn(jax.random.fold_in(k, 0), x[:1])
+            return p, tx.init(p)
+
+        params, opt_state = jax.vmap(one)(keys)
+        return TrainState(params, opt_state, jnp.zeros((), jnp.int32))
+
+    def run(state, keys, data_key, hyper, num_steps: int):
+        def body(carry, _):
+            params, opt_state, step = carry
+            idx, wb = sample_batch(jax.random.fold_in(data_key, step), n, config)
+            xb, yb = x[idx], y[idx]
+
+            def one(p, o, k, h):
+                g, loss = grad_fn(p, jax.random.fold_in(jax.random.fold_in(k, 1), step),
+                                  xb, yb, wb, h, denom)
+                upd, o = tx.update(g, o, p)
+                p = jax.tree_util.tree_map(lambda a, u: a - h["learning_rate"] * u, p, upd)
+                return p, o, loss
+
+            params, opt_state, loss = jax.vmap(one)(params, opt_state, keys, hyper)
+            return (params, opt_state, step + 1), loss
+
+        (params, opt_state, step), losses = jax.lax.scan(
+            body, (state.params, state.opt_state, state.step), None, length=num_steps)
+        return TrainState(params, opt_state, step), losses.T
+
+    return init, run
+
+
+def train_many(
+    keys: jax.Array,
+    data_key: jax.Array,
+    init_fn: Callable,
+    grad_fn: GradFn,
+    x: Any,
+    y: Any,
+    config: StepConfig,
+    hyper: dict[str, Any],
+    *,
+    desc: str = "training",
+) -> tuple[Params, jax.Array]:
+    """Trains K models; returns ``(params [K, ...], loss [K, steps])``.
+
+    Args:
+      keys: ``[K]`` per-model keys (init and per-model noise).
+      data_key: the key of the shared minibatch draws.
+      init_fn, grad_fn: see :func:`make_trainer`.
+      x: ``[n, d]`` inputs; y: ``[n]`` labels.
+      config: :class:`StepConfig`.
+      hyper: dict of ``[K]`` arrays (``learning_rate`` and what ``grad_fn`` reads).
+    """
+    xj = jnp.asarray(x, jnp.float32)
+    yj = jnp.asarray(y)
+    init, run = make_trainer(init_fn, grad_fn, xj, yj, config)
+    init_j = jax.jit(init)
+    run_j = jax.jit(run, static_argnums=4)
+    state = init_j(keys, hyper)
+    losses = []
+    with progress_bar(config.steps, desc, config.progress) as bar:
+        done = 0
+        while done < config.steps:
+            m = min(config.steps_per_call, config.steps - done)
+            state, loss = run_j(state, keys, data_key, hyper, m)
+            losses.append(loss)
+            done += m
+            bar.update(m)
+    return state.params, jnp.concatenate(losses, axis=1)
+
+
+def as_hyper(num_models: int, **values: Any) -> dict[str, jax.Array]:
+    """Broadcasts scalars or ``[K]`` arrays to a dict of float32 ``[K]`` arrays."""
+    out = {}
+    for name, v in values.items():
+        arr = np.asarray(v, np.float32)
+        if arr.ndim == 0:
+            arr = np.full((num_models,), arr, np.float32)
+        _validate.array(name, arr, shape=(num_models,))
+        out[name] = jnp.asarray(arr)
+    return out
