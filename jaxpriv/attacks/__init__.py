@@ -15,3 +15,16 @@ from jaxpriv.attacks.inversion import AuxTerm, MIFaceConfig, MIFaceResult, Proce
 from jaxpriv.attacks.inversion import mi_face, mi_face_blackbox  # noqa: E402
 
 __all__ += ["AuxTerm", "MIFaceConfig", "MIFaceResult", "Process", "mi_face", "mi_face_blackbox"]
+
+# membership
+from jaxpriv.attacks.membership import (  # noqa: E402
+    LiraConfig, PerturbationConfig, ShadowConfig, ShokriConfig, ShokriData, SynthesisConfig,
+    ThresholdConfig, gap_attack, hill_climb_synthesis, lira_attack, lira_leave_one_out,
+    lira_scores, marginal_synthesis, noisy_synthesis, perturbation_attack, shokri_attack,
+    threshold_attack, train_shadows)
+
+__all__ += ["LiraConfig", "PerturbationConfig", "ShadowConfig", "ShokriConfig", "ShokriData",
+            "SynthesisConfig", "ThresholdConfig", "gap_attack", "hill_climb_synthesis",
+            "lira_attack", "lira_leave_one_out", "lira_scores", "marginal_synthesis",
+            "noisy_synthesis", "perturbation_attack", "shokri_attack", "threshold_attack",
+            "train_shadows"]
