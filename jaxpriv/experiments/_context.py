@@ -30,6 +30,10 @@ class AuditContext:
       out_dir: where the family may write pictures (PNG) and extra files.
       smoke: tiny sizes for tests.
       progress: show progress bars.
+      extra: free-form extras (family options).
+      defense_name: label of the defended setting in this context (the run
+        calls each family once per ``[[defended]]`` setting; rows of the
+        undefended target are kept from the first call only).
     """
 
     key: jax.Array
@@ -45,6 +49,7 @@ class AuditContext:
     smoke: bool = False
     progress: bool = True
     extra: dict = dataclasses.field(default_factory=dict)
+    defense_name: str = "defended"
 
     def oracle(self, *, defended: bool = False, budget: int | None = None,
                output_defenses: bool | None = None) -> Oracle:

@@ -1,44 +1,54 @@
-"""``jaxpriv run``: the main audit job."""
+"""``jaxpriv run [CONFIG]``: the main audit job (thin: options -> RunConfig -> run_audit)."""
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 
-HELP = "Train a target on a dataset, run the attack suite, write results.json and report.md."
+HELP = ("Train the target(s), run every attack family with and without defences, write "
+        "results.json, the results table and the HTML/Markdown report.")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    from jaxpriv import data, models
-
-    p.add_argument("--dataset", default="digits",
-                   help=f"one of: {', '.join(data.DATASETS)} (default: digits, bundled)")
-    p.add_argument("--model", default="mlp", help=f"one of: {', '.join(models.MODELS)}")
+    p.add_argument("config", nargs="?", default=None,
+                   help="TOML config (default: built-in defaults; see --print-config)")
     p.add_argument("--out", default="results/run", help="results folder (default: results/run)")
-    p.add_argument("--data-dir", default=None,
-                   help="folder with the shared data sets (default: $JAXPRIV_DATA)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--epochs", type=int, default=None)
-    p.add_argument("--families", default=None,
-                   help="comma-separated attack families (default: all registered)")
-    p.add_argument("--smoke", action="store_true", help="tiny sizes (for tests)")
+    p.add_argument("--smoke", action="store_true",
+                   help="tiny sizes: built-in smoke defaults, then the config's [smoke] table")
+    p.add_argument("--print-config", action="store_true",
+                   help="print every option with its default and documentation, then exit")
+    g = p.add_argument_group("overrides (win over the config file)")
+    g.add_argument("--dataset", help="data set name (default: digits, bundled)")
+    g.add_argument("--model", help="target architecture")
+    g.add_argument("--data-dir", help="folder with the shared data sets (default: $JAXPRIV_DATA)")
+    g.add_argument("--seed", type=int)
+    g.add_argument("--epochs", type=int)
+    g.add_argument("--max-rows", type=int, help="use at most this many rows")
+    g.add_argument("--families", help="comma-separated attack families (default: all)")
+    g.add_argument("--table", help="cross-run CSV table (default: <out>/results.csv)")
+    g.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 
 def main(args: argparse.Namespace) -> int:
-    from jaxpriv.experiments import RunConfig, run_audit
+    from jaxpriv.experiments import default_toml, load_config, run_audit
 
-    kw = dict(dataset=args.dataset, model=args.model, seed=args.seed,
-              data_dir=args.data_dir, smoke=args.smoke)
-    if args.epochs is not None:
-        kw["epochs"] = args.epochs
+    if args.print_config:
+        print(default_toml(), end="")
+        return 0
+    over = {k: getattr(args, a) for k, a in (
+        ("dataset", "dataset"), ("model", "model"), ("data_dir", "data_dir"), ("seed", "seed"),
+        ("epochs", "epochs"), ("max_rows", "max_rows"), ("table", "table"))
+        if getattr(args, a) is not None}
     if args.families:
-        kw["families"] = tuple(f.strip() for f in args.families.split(",") if f.strip())
-    if args.smoke:
-        kw.setdefault("epochs", 3)
-    config = RunConfig(**kw)
+        over["families"] = [f.strip() for f in args.families.split(",") if f.strip()]
+    if args.no_progress:
+        over["progress"] = False
+    config = load_config(args.config, smoke=args.smoke, overrides=over)
     results = run_audit(config, args.out)
-    t = results["targets"]["undefended"]
-    print(f"target {config.model} on {config.dataset}: train acc {t['train_accuracy']:.3f}, "
-          f"test acc {t['test_accuracy']:.3f}; {len(results['rows'])} attack rows; "
-          f"wrote {args.out}/results.json and {args.out}/report.md")
+    print(f"jaxpriv run: {config.model} on {config.dataset}: "
+          + "; ".join(f"{k} test acc {v['test_accuracy']:.3f}"
+                      for k, v in results["targets"].items())
+          + f"; {len(results['rows'])} attack rows in {results['seconds']:.0f} s "
+          f"({sum(u['resumed'] for u in results['units'])} units resumed).")
+    print(f"  {args.out}/report.html, report.md, results.json, "
+          f"{config.table or args.out + '/results.csv'}")
     return 0
