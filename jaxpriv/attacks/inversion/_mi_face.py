@@ -316,11 +316,11 @@ class MIFaceResult(NamedTuple):
 # ----------------------------------------------------------------------------
 
 class _State(NamedTuple):
-    x: jax.Array          # [L, d] current iterate x_i
-    grad: jax.Array       # [L, d] (estimated) gradient of the cost at x
+    x: jax.Array          # [L, d] current iterate x_i (stale once a label stops)
+    grad: jax.Array       # [L, d] (estimated) gradient of the cost at x (idem)
     key: jax.Array        # [L] comparison cost at x (lower is better)
     window: jax.Array     # [L, max(beta, 1)] comparison costs of previous iterates
-    best_x: jax.Array     # [L, d]
+    best_x: jax.Array     # [L, d] returned iterate (best, or last with select="last")
     best_key: jax.Array   # [L]
     best_cost: jax.Array  # [L]
     best_logp: jax.Array  # [L]
@@ -390,6 +390,7 @@ def _descend(evaluate, process_fn, static, dyn, labels, lr, gamma, keys, x0):
         run = s.running
         upd = lambda new, old: jnp.where(run.reshape(run.shape + (1,) * (new.ndim - 1)),
                                          new, old)
+        # "last" keeps the latest iterate of each running label in best_x.
         better = run & (key < s.best_key) if select == "best" else run
         keep_best = lambda new, old: jnp.where(
             better.reshape(better.shape + (1,) * (new.ndim - 1)), new, old)
@@ -397,8 +398,11 @@ def _descend(evaluate, process_fn, static, dyn, labels, lr, gamma, keys, x0):
         window = s.window.at[:, slot].set(jnp.where(run, key, s.window[:, slot]))
         reason = jnp.where(run & confident, STOP_CONFIDENT,
                            jnp.where(run & stalled, STOP_STALLED, s.reason))
+        # x and grad of a stopped label go on changing unmasked (cheaper than a
+        # select over [L, d] every step); nothing reads them: what is returned
+        # comes from best_x, which only running labels update.
         return _State(
-            x=upd(x_new, s.x), grad=upd(grad, s.grad), key=upd(key, s.key),
+            x=x_new, grad=grad, key=upd(key, s.key),
             window=window,
             best_x=keep_best(x_new, s.best_x), best_key=keep_best(key, s.best_key),
             best_cost=keep_best(cost, s.best_cost), best_logp=keep_best(logp, s.best_logp),
@@ -499,12 +503,9 @@ def _per_label(name, value, num):
 
 
 def _result(state: _State, select: str, queries) -> MIFaceResult:
-    if select == "best":
-        x, cost, logp = state.best_x, state.best_cost, state.best_logp
-    else:
-        x, cost, logp = state.x, state.cost, state.logp
-    return MIFaceResult(x=x, cost=cost, log_prob=logp, iterations=state.iters,
-                        stop_reason=state.reason, queries=queries)
+    del select  # best_x already holds the best (or the last) iterate.
+    return MIFaceResult(x=state.best_x, cost=state.best_cost, log_prob=state.best_logp,
+                        iterations=state.iters, stop_reason=state.reason, queries=queries)
 
 
 def _num_classes(apply_fn, params, d):
