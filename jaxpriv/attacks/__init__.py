@@ -28,3 +28,19 @@ __all__ += ["LiraConfig", "PerturbationConfig", "ShadowConfig", "ShokriConfig", 
             "lira_attack", "lira_leave_one_out", "lira_scores", "marginal_synthesis",
             "noisy_synthesis", "perturbation_attack", "shokri_attack", "threshold_attack",
             "train_shadows"]
+
+# leakage
+from jaxpriv.attacks.leakage import (  # noqa: E402
+    CapacityConfig, EncodingConfig, bit_error_rate, capacity_abuse_augment,
+    capacity_abuse_recover, decode_secret, encode_secret)
+
+__all__ += ["CapacityConfig", "EncodingConfig", "bit_error_rate", "capacity_abuse_augment",
+            "capacity_abuse_recover", "decode_secret", "encode_secret"]
+
+# evasion
+from jaxpriv.attacks.evasion import (  # noqa: E402
+    CWConfig, EvasionData, EvasionResult, FGSMConfig, NESConfig, PGDConfig, all_targets,
+    carlini_wagner_l2, fgsm, pgd, pgd_nes)
+
+__all__ += ["CWConfig", "EvasionData", "EvasionResult", "FGSMConfig", "NESConfig", "PGDConfig",
+            "all_targets", "carlini_wagner_l2", "fgsm", "pgd", "pgd_nes"]
