@@ -1,0 +1,116 @@
+"""Shared types of the extraction attacks: the query domain and the result."""
+
+from __future__ import annotations
+
+import functools
+import time
+from typing import Any, Callable, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxpriv import _validate
+from jaxpriv.oracles import Oracle
+
+
+class Domain(NamedTuple):
+    """The box the attacker draws queries from (Tramèr et al. 2016, §4: uniform
+    random queries over the feature ranges).
+
+    Attributes:
+      low: float32 ``[d]``, smallest value of each feature.
+      high: float32 ``[d]``, largest value of each feature.
+    """
+
+    low: jax.Array
+    high: jax.Array
+
+    @property
+    def num_features(self) -> int:
+        return int(self.low.shape[0])
+
+    @property
+    def center(self) -> jax.Array:
+        return (self.low + self.high) / 2
+
+
+def box_domain(low: Any, high: Any) -> Domain:
+    """A :class:`Domain` from per-feature bounds ``low[d] <= high[d]``."""
+    lo = _validate.array("low", low, ndim=1, dtype_kind="fiu").astype(np.float32)
+    hi = _validate.array("high", high, shape=lo.shape, dtype_kind="fiu").astype(np.float32)
+    if np.any(hi < lo):
+        bad = int(np.flatnonzero(hi < lo)[0])
+        raise ValueError(f"Expected low <= high for every feature; got low[{bad}]={lo[bad]}"
+                         f" > high[{bad}]={hi[bad]}.")
+    return Domain(jnp.asarray(lo), jnp.asarray(hi))
+
+
+def unit_domain(num_features: int) -> Domain:
+    """``[0, 1]^d``, e.g. images scaled to [0, 1]."""
+    _validate.positive("num_features", num_features)
+    return Domain(jnp.zeros((num_features,), jnp.float32), jnp.ones((num_features,), jnp.float32))
+
+
+def data_domain(x: Any) -> Domain:
+    """The bounding box of the rows of ``x[n, d]`` (per-feature min and max)."""
+    x = _validate.array("x", x, ndim=2, dtype_kind="fiub")
+    return box_domain(x.min(axis=0), x.max(axis=0))
+
+
+def uniform_queries(key: jax.Array, domain: Domain, n: int, dtype=jnp.float32) -> jax.Array:
+    """``n`` points drawn uniformly from ``domain``: ``[n, d]``."""
+    u = jax.random.uniform(key, (n, domain.low.shape[0]), dtype)
+    return domain.low.astype(dtype) + (domain.high - domain.low).astype(dtype) * u
+
+
+class ExtractionResult(NamedTuple):
+    """What an equation-solving extraction returns.
+
+    Attributes:
+      params: the stolen parameters, same tree as the candidate model's
+        (linear models: ``{"w": [d, c], "b": [c]}``).
+      queries: oracle rows spent (int).
+      seconds: wall time of the compiled query-and-solve call (float; the
+        first call of a configuration includes compilation).
+      residual: float, the final relative residual of the equations (linear
+        solves) or the final loss (Newton).
+      usable: int, queries whose answers entered the equations (answers
+        with an underflowed probability are dropped by the log-ratio solve).
+    """
+
+    params: Any
+    queries: int
+    seconds: float
+    residual: jax.Array
+    usable: jax.Array
+
+
+def check_domain(domain: Any, num_features: int | None = None) -> Domain:
+    if not isinstance(domain, Domain):
+        raise ValueError(f"Expected data to be an extraction Domain (box_domain, unit_domain,"
+                         f" data_domain); got {type(domain).__name__}.")
+    if num_features is not None and domain.num_features != num_features:
+        raise ValueError(f"Expected a domain with {num_features} features; got"
+                         f" {domain.num_features}.")
+    return domain
+
+
+def check_oracle(oracle: Any, attack: str) -> Oracle:
+    if not isinstance(oracle, Oracle):
+        raise ValueError(f"Expected target to be a jaxpriv.oracles.Oracle for {attack} (a"
+                         f" black-box attack); got {type(oracle).__name__}.")
+    return oracle
+
+
+@functools.lru_cache(maxsize=64)
+def cached_jit(fn: Callable, *static: Any) -> Callable:
+    """``jax.jit(partial(fn, *static))``, one per distinct static tuple, so a
+    second call with the same oracle and config does not recompile."""
+    return jax.jit(functools.partial(fn, *static))
+
+
+def timed(fn: Callable, *args) -> tuple[Any, float]:
+    t0 = time.perf_counter()
+    out = jax.block_until_ready(fn(*args))
+    return out, time.perf_counter() - t0
