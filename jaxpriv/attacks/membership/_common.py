@@ -59,12 +59,14 @@ def output_kind(defenses: Sequence[Defense]) -> str:
 
 def predicted_labels(outputs: jax.Array) -> jax.Array:
     """Labels ``[n]`` from oracle outputs (labels already, or a vector per row)."""
-    return outputs if outputs.ndim == 1 else jnp.argmax(outputs, axis=-1).astype(jnp.int32)
+    if jnp.issubdtype(outputs.dtype, jnp.integer):
+        return outputs
+    return jnp.argmax(outputs, axis=-1).astype(jnp.int32)
 
 
 def to_probabilities(outputs: jax.Array, num_classes: int) -> jax.Array:
     """Oracle outputs as ``[n, c]`` vectors; labels become one-hot vectors."""
-    if outputs.ndim == 1:
+    if jnp.issubdtype(outputs.dtype, jnp.integer):
         return jax.nn.one_hot(outputs, num_classes, dtype=jnp.float32)
     return outputs.astype(jnp.float32)
 
@@ -76,7 +78,8 @@ def logit_confidence(probs: jax.Array, y: jax.Array) -> jax.Array:
     class is close to Gaussian across models. Args: ``probs [..., n, c]``,
     ``y [n]``; returns ``[..., n]``.
     """
-    py = jnp.take_along_axis(probs, y[..., None], axis=-1)[..., 0]
+    yb = jnp.broadcast_to(y, probs.shape[:-1])
+    py = jnp.take_along_axis(probs, yb[..., None], axis=-1)[..., 0]
     rest = jnp.sum(probs, axis=-1) - py
     return jnp.log(jnp.maximum(py, EPS)) - jnp.log(jnp.maximum(rest, EPS))
 

@@ -19,8 +19,9 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 
-from jaxpriv import _validate, training
+from jaxpriv import _validate
 from jaxpriv.attacks.membership import _common
 from jaxpriv.attacks.membership._shadow import ShadowConfig, Shadows, shadow_outputs, train_shadows
 from jaxpriv.models import make_model
@@ -156,35 +157,77 @@ def attack_set(key: jax.Array, shadows: Shadows, apply_fn, x: Any, y: Any, num_c
 
 def train_attack_models(key: jax.Array, data: AttackSet, num_classes: int,
                         config: ShokriConfig) -> AttackModels:
-    """Trains the C per-class attack models together (``fit_many`` over classes).
+    """Trains the C per-class attack models together, vmapped over classes.
 
-    A class with no rows in the attack set gets a model trained on all rows.
+    The attack set is grouped by class into a padded ``[C, M, c]`` block
+    (``M`` the largest class; padding rows have weight 0), and one compiled
+    program trains all C binary MLPs with Adam: ``lax.scan`` over epochs and
+    minibatches, ``vmap`` over classes; a class's model only takes steps on
+    minibatches holding its own rows. A class with no rows in the attack set
+    gets a model trained on all rows.
     """
+    feats = np.asarray(data.features, np.float32)
     labels = np.asarray(data.labels)
-    masks = labels[None, :] == np.arange(num_classes)[:, None]  # [C, r]
-    empty = ~masks.any(axis=1)
-    masks[empty] = True
-    model = _attack_model(data.features.shape[1], tuple(config.attack_hidden))
-    tc = training.TrainConfig(epochs=config.attack_epochs, batch_size=config.attack_batch_size)
-    keys = jax.random.split(key, num_classes)
-    params, _ = training.fit_many(keys, model, np.asarray(data.features), data.membership, tc,
-                                  training.Hyper(learning_rate=config.attack_learning_rate),
-                                  masks=masks)
-    logits = _all_classes(model.apply, params, jnp.asarray(data.features))  # [C, r, 2]
-    correct = (jnp.argmax(logits, -1) == jnp.asarray(data.membership)[None]).astype(jnp.float32)
-    w = jnp.asarray(masks, jnp.float32)
-    acc = jnp.sum(correct * w, axis=1) / jnp.sum(w, axis=1)
+    member = np.asarray(data.membership, np.int32)
+    groups = [np.flatnonzero(labels == c) for c in range(num_classes)]
+    groups = [g if g.size else np.arange(labels.size) for g in groups]
+    m = max(g.size for g in groups)
+    idx = np.stack([np.pad(g, (0, m - g.size)) for g in groups])  # [C, M]
+    w = np.stack([np.arange(m) < g.size for g in groups]).astype(np.float32)
+    params, acc = _train_attack_jit(
+        tuple(config.attack_hidden), config.attack_epochs, config.attack_batch_size,
+        key, jnp.asarray(feats[idx]), jnp.asarray(member[idx]), jnp.asarray(w),
+        jnp.float32(config.attack_learning_rate))
     return AttackModels(params, acc)
+
+
+@functools.partial(jax.jit, static_argnums=(0, 1, 2))
+def _train_attack_jit(hidden, epochs, batch_size, key, feats, member, w, lr):
+    num_classes, m, f = feats.shape
+    model = _attack_model(f, hidden)
+    nb = -(-m // batch_size)
+    pad = nb * batch_size - m
+    tx = optax.adam(lr)
+
+    def loss_fn(params, xb, yb, wb):
+        per = optax.softmax_cross_entropy_with_integer_labels(model.apply(params, xb), yb)
+        return jnp.sum(wb * per) / jnp.maximum(jnp.sum(wb), 1.0)
+
+    def one(key, x, y, wt):
+        k_init, k_epochs = jax.random.split(key)
+        params = model.init(k_init, x[:1])
+        opt = tx.init(params)
+
+        def epoch(carry, ek):
+            # This class's rows first (random order), padding last.
+            perm = jnp.argsort(jnp.where(wt > 0, jax.random.uniform(ek, (m,)), 2.0))
+            order = jnp.concatenate([perm, perm[:pad]]).reshape(nb, batch_size)
+            live_w = jnp.concatenate([wt[perm], jnp.zeros(pad)]).reshape(nb, batch_size)
+
+            def step(c, b):
+                params, opt = c
+                i, wb = b
+                grads = jax.grad(loss_fn)(params, x[i], y[i], wb)
+                updates, new_opt = tx.update(grads, opt, params)
+                new_params = optax.apply_updates(params, updates)
+                live = jnp.sum(wb) > 0
+                keep = lambda a, b: jnp.where(live, a, b)
+                return (jax.tree_util.tree_map(keep, new_params, params),
+                        jax.tree_util.tree_map(keep, new_opt, opt)), None
+
+            carry, _ = jax.lax.scan(step, carry, (order, live_w))
+            return carry, None
+
+        (params, _), _ = jax.lax.scan(epoch, (params, opt), jax.random.split(k_epochs, epochs))
+        correct = (jnp.argmax(model.apply(params, x), -1) == y).astype(jnp.float32)
+        return params, jnp.sum(correct * wt) / jnp.maximum(jnp.sum(wt), 1.0)
+
+    return jax.vmap(one)(jax.random.split(key, num_classes), feats, member, w)
 
 
 @functools.lru_cache(maxsize=None)
 def _attack_model(num_features: int, hidden: tuple[int, ...]):
     return make_model("mlp", num_features=num_features, num_classes=2, hidden=hidden)
-
-
-@functools.partial(jax.jit, static_argnums=0)
-def _all_classes(apply_fn, params, feats):
-    return jax.vmap(apply_fn, in_axes=(0, None))(params, feats)
 
 
 @functools.partial(jax.jit, static_argnums=0)
