@@ -18,6 +18,8 @@ from jaxpriv.oracles._defenses import top_k
 from jaxpriv.oracles._oracle import AccessError
 from jaxpriv.oracles._oracle import Oracle
 from jaxpriv.oracles._oracle import QueryBudgetExceeded
+from jaxpriv.oracles._remote import RemoteError
+from jaxpriv.oracles._remote import RemoteOracle
 
 __all__ = [
     "AccessError",
@@ -29,6 +31,8 @@ __all__ = [
     "Oracle",
     "PROBABILITIES",
     "QueryBudgetExceeded",
+    "RemoteError",
+    "RemoteOracle",
     "TOPK",
     "VALUE",
     "gaussian_noise",
