@@ -13,9 +13,9 @@ import importlib
 FAMILIES: dict[str, str] = {
     # "inversion": "jaxpriv.experiments.suite_inversion",
     # "extraction": "jaxpriv.experiments.suite_extraction",
-    # "membership": "jaxpriv.experiments.suite_membership",
-    # "leakage": "jaxpriv.experiments.suite_leakage",
-    # "evasion": "jaxpriv.experiments.suite_evasion",
+    "membership": "jaxpriv.experiments.suite_membership",
+    "leakage": "jaxpriv.experiments.suite_leakage",
+    "evasion": "jaxpriv.experiments.suite_evasion",
 }
 
 

@@ -201,7 +201,7 @@ def _train_attack_jit(hidden, epochs, batch_size, key, feats, member, w, lr):
         def epoch(carry, ek):
             # This class's rows first (random order), padding last.
             perm = jnp.argsort(jnp.where(wt > 0, jax.random.uniform(ek, (m,)), 2.0))
-            order = jnp.concatenate([perm, perm[:pad]]).reshape(nb, batch_size)
+            order = jnp.concatenate([perm, jnp.zeros(pad, perm.dtype)]).reshape(nb, batch_size)
             live_w = jnp.concatenate([wt[perm], jnp.zeros(pad)]).reshape(nb, batch_size)
 
             def step(c, b):
