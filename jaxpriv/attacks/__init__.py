@@ -44,3 +44,14 @@ from jaxpriv.attacks.evasion import (  # noqa: E402
 
 __all__ += ["CWConfig", "EvasionData", "EvasionResult", "FGSMConfig", "NESConfig", "PGDConfig",
             "all_targets", "carlini_wagner_l2", "fgsm", "pgd", "pgd_nes"]
+
+# extraction
+from jaxpriv.attacks.extraction import (  # noqa: E402
+    ExtractionResult, LRConfig, LowdMeekConfig, NewtonConfig, RetrainConfig, TreeConfig,
+    TreeExtraction, extract_binary_lr, extract_lr, extract_newton, extract_retrain,
+    extract_then_invert, extract_tree, extraction_report, lowd_meek, tree_oracle)
+
+__all__ += ["ExtractionResult", "LRConfig", "LowdMeekConfig", "NewtonConfig", "RetrainConfig",
+            "TreeConfig", "TreeExtraction", "extract_binary_lr", "extract_lr", "extract_newton",
+            "extract_retrain", "extract_then_invert", "extract_tree", "extraction_report",
+            "lowd_meek", "tree_oracle"]
