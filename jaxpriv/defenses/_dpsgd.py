@@ -19,6 +19,7 @@ accountant.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Any, NamedTuple
 
 import dp_accounting
@@ -111,8 +112,10 @@ def clip_and_sum(per_example_grads: Any, weights: jax.Array, clip_norm: jax.Arra
     return summed, norms
 
 
+@functools.lru_cache(maxsize=64)
 def dp_grad_fn(apply_fn, loss: str = "cross_entropy"):
-    """The DP-SGD gradient of one model for :func:`_trainer.make_trainer`."""
+    """The DP-SGD gradient of one model for :func:`_trainer.make_trainer`
+    (cached per ``apply_fn``, so repeated runs reuse one compiled program)."""
 
     def one_loss(params, xi, yi):
         out = apply_fn(params, xi[None])

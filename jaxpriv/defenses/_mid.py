@@ -130,9 +130,16 @@ def mid_loss(model: Model, num_samples: int = 1):
     return loss
 
 
+_GRAD_FNS: dict = {}
+
+
 def mid_grad_fn(model: Model, num_samples: int = 1):
     """The MID gradient for :func:`jaxpriv.defenses._trainer.make_trainer`
-    (``hyper`` holds ``lam`` and ``l2``)."""
+    (``hyper`` holds ``lam`` and ``l2``); cached per model, so repeated runs
+    reuse one compiled program."""
+    cache_key = (model.apply, num_samples)
+    if cache_key in _GRAD_FNS:
+        return _GRAD_FNS[cache_key]
     loss = mid_loss(model, num_samples)
 
     def grad_fn(params, key, xb, yb, wb, h, denom):
@@ -142,6 +149,7 @@ def mid_grad_fn(model: Model, num_samples: int = 1):
         g = jax.tree_util.tree_map(lambda a, p: a + h["l2"] * p * (p.ndim >= 2), g, params)
         return g, ce
 
+    _GRAD_FNS[cache_key] = grad_fn
     return grad_fn
 
 

@@ -16,6 +16,7 @@ models (see :func:`jaxpriv.experiments.sweep.run_sweep`).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from typing import Any, Callable, NamedTuple
 
@@ -113,27 +114,20 @@ class TrainState(NamedTuple):
     step: jax.Array     # int32 []
 
 
-def make_trainer(
-    init_fn: Callable[[jax.Array, jax.Array], Params],
-    grad_fn: GradFn,
-    x: jax.Array,
-    y: jax.Array,
-    config: StepConfig,
-):
-    """Builds ``init(keys[K], hyper) -> TrainState`` and
-    ``run(state, keys[K], data_key, hyper, num_steps) -> (state, loss[K, num_steps])``.
+@functools.lru_cache(maxsize=64)
+def make_trainer(init_fn: Callable[[jax.Array, jax.Array], Params], grad_fn: GradFn,
+                 config: StepConfig):
+    """Builds ``init(keys[K], x[n, d]) -> TrainState`` and
+    ``run(state, keys[K], data_key, hyper, x, y, num_steps) -> (state, loss[K, num_steps])``.
 
     ``hyper`` is a dict of ``[K]`` float32 arrays that must hold
-    ``learning_rate``; the rest is passed to ``grad_fn`` per model.
-    Both functions are pure; wrap them in ``jax.jit`` (``num_steps`` static).
+    ``learning_rate``; the rest is passed to ``grad_fn`` per model. Both
+    functions are pure; the same ``(init_fn, grad_fn, config)`` gives the same
+    function objects, so jitting them compiles once per shape.
     """
-    n = int(x.shape[0])
     tx = _tx(config.optimizer)
-    denom = float(config.batch_size if config.sampling == "poisson" else config.rows_per_step(n))
 
-    def init(keys, hyper):
-        del hyper
-
+    def init(keys, x):
         def one(k):
             p = init_fn(jax.random.fold_in(k, 0), x[:1])
             return p, tx.init(p)
@@ -141,7 +135,11 @@ def make_trainer(
         params, opt_state = jax.vmap(one)(keys)
         return TrainState(params, opt_state, jnp.zeros((), jnp.int32))
 
-    def run(state, keys, data_key, hyper, num_steps: int):
+    def run(state, keys, data_key, hyper, x, y, num_steps: int):
+        n = x.shape[0]
+        denom = float(config.batch_size if config.sampling == "poisson"
+                      else config.rows_per_step(n))
+
         def body(carry, _):
             params, opt_state, step = carry
             idx, wb = sample_batch(jax.random.fold_in(data_key, step), n, config)
@@ -164,6 +162,12 @@ def make_trainer(
     return init, run
 
 
+@functools.lru_cache(maxsize=64)
+def _jitted(init_fn, grad_fn, config: StepConfig):
+    init, run = make_trainer(init_fn, grad_fn, config)
+    return jax.jit(init), jax.jit(run, static_argnums=6)
+
+
 def train_many(
     keys: jax.Array,
     data_key: jax.Array,
@@ -181,23 +185,22 @@ def train_many(
     Args:
       keys: ``[K]`` per-model keys (init and per-model noise).
       data_key: the key of the shared minibatch draws.
-      init_fn, grad_fn: see :func:`make_trainer`.
+      init_fn, grad_fn: see :func:`make_trainer` (reuse the same objects to
+        reuse the compiled program).
       x: ``[n, d]`` inputs; y: ``[n]`` labels.
       config: :class:`StepConfig`.
       hyper: dict of ``[K]`` arrays (``learning_rate`` and what ``grad_fn`` reads).
     """
     xj = jnp.asarray(x, jnp.float32)
     yj = jnp.asarray(y)
-    init, run = make_trainer(init_fn, grad_fn, xj, yj, config)
-    init_j = jax.jit(init)
-    run_j = jax.jit(run, static_argnums=4)
-    state = init_j(keys, hyper)
+    init_j, run_j = _jitted(init_fn, grad_fn, config)
+    state = init_j(keys, xj)
     losses = []
     with progress_bar(config.steps, desc, config.progress) as bar:
         done = 0
         while done < config.steps:
             m = min(config.steps_per_call, config.steps - done)
-            state, loss = run_j(state, keys, data_key, hyper, m)
+            state, loss = run_j(state, keys, data_key, hyper, xj, yj, m)
             losses.append(loss)
             done += m
             bar.update(m)
