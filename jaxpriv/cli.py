@@ -14,6 +14,7 @@ SUBCOMMANDS: dict[str, str] = {
     "run": "jaxpriv.experiments.cmd_run",
     "serve": "jaxpriv.experiments.cmd_serve",
     "sweep": "jaxpriv.experiments.cmd_sweep",
+    "infer": "jaxpriv.experiments.cmd_infer",
 }
 
 

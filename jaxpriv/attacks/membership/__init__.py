@@ -23,6 +23,13 @@ from jaxpriv.attacks.membership._lira import lira_leave_one_out
 from jaxpriv.attacks.membership._lira import lira_scores
 from jaxpriv.attacks.membership._lira import pooled_in_out
 from jaxpriv.attacks.membership._lira import shadow_phi
+from jaxpriv.attacks.membership._paper import L2_CONVENTION
+from jaxpriv.attacks.membership._paper import MITIGATIONS
+from jaxpriv.attacks.membership._paper import LocationSetup
+from jaxpriv.attacks.membership._paper import lira_location
+from jaxpriv.attacks.membership._paper import mitigation_table
+from jaxpriv.attacks.membership._paper import overfitting_sweep
+from jaxpriv.attacks.membership._paper import shokri_location
 from jaxpriv.attacks.membership._plots import plot_roc
 from jaxpriv.attacks.membership._shadow import SAMPLINGS
 from jaxpriv.attacks.membership._shadow import ShadowConfig
@@ -59,6 +66,9 @@ __all__ = [
     "AttackSet",
     "DOMAINS",
     "FEATURES",
+    "L2_CONVENTION",
+    "LocationSetup",
+    "MITIGATIONS",
     "LabelOnlyResult",
     "LiraConfig",
     "LiraResult",
@@ -82,12 +92,15 @@ __all__ = [
     "gap_attack",
     "hill_climb_synthesis",
     "lira_attack",
+    "lira_location",
     "lira_leave_one_out",
     "lira_scores",
     "logit_confidence",
     "marginal_synthesis",
     "membership_scores",
+    "mitigation_table",
     "noisy_synthesis",
+    "overfitting_sweep",
     "perturbation_attack",
     "plot_roc",
     "pooled_in_out",
@@ -95,6 +108,7 @@ __all__ = [
     "shadow_outputs",
     "shadow_phi",
     "shokri_attack",
+    "shokri_location",
     "threshold_attack",
     "train_attack_models",
     "train_shadows",
