@@ -15,6 +15,8 @@ SUBCOMMANDS: dict[str, str] = {
     "serve": "jaxpriv.experiments.cmd_serve",
     "sweep": "jaxpriv.experiments.cmd_sweep",
     "infer": "jaxpriv.experiments.cmd_infer",
+    "evade": "jaxpriv.experiments.cmd_evade",
+    "leak": "jaxpriv.experiments.cmd_leakage",
 }
 
 

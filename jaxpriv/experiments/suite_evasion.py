@@ -131,3 +131,70 @@ def _picture(ctx, x, cw, pgd_l2, rows):
         if r["attack"] == "carlini_wagner_l2":
             r["images"] = [{"title": "evasion examples", "path": str(path)}]
             break
+
+
+ATTACKS = ("fgsm", "pgd_linf", "pgd_l2", "cw_l2", "pgd_nes")
+
+
+def evasion_study(key: jax.Array, *, attacks=ATTACKS, eps=(0.05, 0.1, 0.2), eps_l2=(0.5, 1.0),
+                  n: int = 300, n_targeted: int = 50, steps: int = 40, hidden=(64,),
+                  epochs: int = 30, standardize: bool = True, nes_samples: int = 20,
+                  nes_steps: int = 40) -> tuple[list[dict], dict]:
+    """Every evasion attack on a digits MLP (see :func:`digits_target`).
+
+    Returns:
+      ``(rows, examples)``: one row per attack and epsilon (success rate,
+      accuracy under attack, perturbation norms, queries, seconds including
+      compilation), and ``examples``: attack name -> ``x_adv`` of the first
+      inputs for pictures (``"clean"`` holds the inputs).
+    """
+    for a in attacks:
+        if a not in ATTACKS:
+            raise ValueError(f"Unknown attack={a!r}; expected one of: {', '.join(ATTACKS)}.")
+    apply_fn, params, _, test = digits_target(jax.random.fold_in(key, 0), hidden=hidden,
+                                              epochs=epochs, standardize=standardize)
+    x, y = test.x[:n], test.y[:n]
+    wb = (apply_fn, params)
+    clean = float(np.mean(np.asarray(jnp.argmax(apply_fn(params, x), -1)) == y))
+    d = evasion.EvasionData(x, y)
+    eps, eps_l2 = tuple(float(e) for e in eps), tuple(float(e) for e in eps_l2)
+    rows, examples = [], {"clean": x[:8]}
+
+    def add(name, res, data, seconds, eps_values=None, **extra):
+        s = evasion.summarize(res, data)
+        if eps_values is None:
+            rows.append({"attack": name, "target": "undefended", "clean_accuracy": clean,
+                         **extra, **s, "seconds": seconds})
+            return
+        for i, e in enumerate(eps_values):
+            rows.append({"attack": name, "target": "undefended", "clean_accuracy": clean,
+                         "eps": e, **extra, **{k: v[i] if isinstance(v, list) else v
+                                               for k, v in s.items()}, "seconds": seconds})
+
+    for name in attacks:
+        k = jax.random.fold_in(key, ATTACKS.index(name) + 1)
+        t0 = time.time()
+        if name == "fgsm":
+            res = evasion.fgsm(k, wb, d, evasion.FGSMConfig(eps=eps))
+            add(name, jax.block_until_ready(res), d, time.time() - t0, eps, norm="linf")
+            examples[name] = np.asarray(res.x_adv)[list(eps).index(max(eps))][:8]
+        elif name in ("pgd_linf", "pgd_l2"):
+            norm = name[4:]
+            ev = eps if norm == "linf" else eps_l2
+            res = evasion.pgd(k, wb, d, evasion.PGDConfig(norm=norm, eps=ev, steps=steps))
+            add(name, jax.block_until_ready(res), d, time.time() - t0, ev, norm=norm)
+            examples[name] = np.asarray(res.x_adv)[-1][:8]
+        elif name == "cw_l2":
+            dt = evasion.EvasionData(x[:n_targeted], y[:n_targeted],
+                                     evasion.all_targets(y[:n_targeted], 10))
+            res = evasion.carlini_wagner_l2(k, wb, dt, evasion.CWConfig())
+            add(name, jax.block_until_ready(res), dt, time.time() - t0, targeted=True)
+            examples[name] = np.asarray(res.x_adv)[:8, 0]
+        else:
+            oracle = Oracle.from_model(apply_fn, params, input_shape=(64,))
+            dn = evasion.EvasionData(x[:n_targeted], y[:n_targeted])
+            res = evasion.pgd_nes(k, oracle, dn, evasion.NESConfig(
+                eps=0.1, steps=nes_steps, samples=nes_samples))
+            add(name, jax.block_until_ready(res), dn, time.time() - t0, eps=0.1, norm="linf")
+            examples[name] = np.asarray(res.x_adv)[:8]
+    return rows, examples

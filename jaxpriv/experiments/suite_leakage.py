@@ -128,3 +128,126 @@ def _picture(ctx, pictures, rows):
     path = image_grid(ctx.out_dir / "leakage_decoded.png", grid,
                       title="training images stolen from model parameters / labels")
     rows[0]["images"] = [{"title": "decoded training images", "path": str(path)}]
+
+
+def _study_data(key, dataset, data_dir, n_train):
+    from jaxpriv import data as jdata
+
+    ds = dataset if isinstance(dataset, jdata.Dataset) else jdata.load(dataset, data_dir=data_dir)
+    n_train = min(n_train, len(ds) - max(len(ds) // 5, 1))
+    s = jdata.split(key, ds, n_members=n_train, n_test=len(ds) - n_train, stratify=ds.y)
+    return ds, ds.subset(s.members), ds.subset(s.test)
+
+
+def encoding_study(key: jax.Array, *, method: str = "sign", num_images=(0, 16, 64),
+                   lam: float = 30.0, hidden=(256,), epochs: int = 30,
+                   dataset="digits", data_dir=None, n_train: int = 1257,
+                   bits_per_pixel: int = 4, bits_per_param: int = 16,
+                   progress: bool = False) -> tuple[list[dict], np.ndarray, np.ndarray]:
+    """Test accuracy and reconstruction quality against the amount encoded.
+
+    Trains one malicious MLP per entry of ``num_images`` (one vmapped call;
+    ``0`` is the benign model) on the training split and decodes each.
+
+    Returns:
+      ``(rows, secret, decoded)``: one row per amount (``images_encoded``,
+      ``test_accuracy``, ``accuracy_drop`` from the 0-image model, ``ssim_mean``,
+      ``mae_mean``), the secret images ``[m, p]`` and the decoded images of
+      the largest amount ``[m, p]``.
+    """
+    from jaxpriv import models
+
+    ds, train, test = _study_data(jax.random.fold_in(key, 0), dataset, data_dir, n_train)
+    model = models.make_model("mlp", num_features=ds.num_features,
+                              num_classes=ds.num_classes, hidden=tuple(hidden))
+    amounts = tuple(int(a) for a in num_images)
+    if 0 not in amounts:
+        amounts = (0,) + amounts
+    cfg = leakage.EncodingConfig(method=method, lam=lam, num_images=amounts, epochs=epochs,
+                                 bits_per_pixel=bits_per_pixel, bits_per_param=bits_per_param,
+                                 progress=progress)
+    secret = train.x[:max(amounts)]
+    t0 = time.time()
+    enc = leakage.encode_secret(jax.random.fold_in(key, 1), model, (train.x, train.y), secret,
+                                cfg)
+    seconds = time.time() - t0
+    accs = training.accuracy_many(model.apply, enc.params, test.x, test.y)
+    base = float(accs[amounts.index(0)])
+    rows, decoded = [], None
+    for k, m in enumerate(amounts):
+        row = {"attack": f"{method}_encoding", "target": "undefended", "images_encoded": m,
+               "lam": lam, "test_accuracy": float(accs[k]),
+               "accuracy_drop": base - float(accs[k]), "train_seconds": seconds}
+        if m:
+            pk = jax.tree_util.tree_map(lambda a: a[k], enc.params)
+            dec = leakage.decode_secret(None, pk, (m, ds.num_features), cfg)
+            sec = _shaped(ds, secret[:m])
+            row["ssim_mean"] = float(np.mean(metrics.ssim(_shaped(ds, dec.images), sec)))
+            row["mae_mean"] = float(np.mean(metrics.mean_absolute_error(
+                _shaped(ds, dec.images), sec)))
+            if m == max(amounts):
+                decoded = dec.images
+        rows.append(row)
+    return rows, secret, decoded
+
+
+def _shaped(ds, flat):
+    return flat.reshape((flat.shape[0],) + tuple(ds.image_shape)) \
+        if ds.image_shape is not None else flat[:, None, :]
+
+
+def capacity_study(key: jax.Array, *, num_images=(2, 4, 8), hidden=(256,), epochs: int = 60,
+                   dataset="digits", data_dir=None, n_train: int = 1257,
+                   bits_per_pixel: int = 4, defenses=(), progress: bool = False
+                   ) -> tuple[list[dict], np.ndarray, np.ndarray]:
+    """Capacity abuse: test accuracy with 0 and N malicious inputs, and the bit error rate.
+
+    One model per entry of ``num_images`` plus the benign one, all trained in
+    one ``fit_many`` call (member masks pick each model's malicious rows); the
+    secret is read back through an oracle with ``defenses``.
+
+    Returns:
+      ``(rows, secret, decoded)`` as in :func:`encoding_study`.
+    """
+    from jaxpriv import models
+
+    ds, train, test = _study_data(jax.random.fold_in(key, 0), dataset, data_dir, n_train)
+    model = models.make_model("mlp", num_features=ds.num_features,
+                              num_classes=ds.num_classes, hidden=tuple(hidden))
+    cfg = leakage.CapacityConfig(num_classes=ds.num_classes, num_features=ds.num_features)
+    amounts = tuple(int(a) for a in num_images)
+    bits = leakage.images_to_bits(train.x[:max(amounts)], bits_per_pixel)
+    ckey = jax.random.fold_in(key, 2)
+    x_aug, y_aug, n_all = leakage.capacity_abuse_augment(ckey, (train.x, train.y), bits, cfg)
+    n = len(train)
+    per_image = ds.num_features * bits_per_pixel
+    n_mal = [0] + [cfg.inputs_for(m * per_image) for m in amounts]
+    masks = np.zeros((len(n_mal), x_aug.shape[0]), np.float32)
+    for k, nm in enumerate(n_mal):
+        masks[k, :n + nm] = 1.0
+    t0 = time.time()
+    params, _ = training.fit_many(
+        jax.random.split(jax.random.fold_in(key, 3), len(n_mal)), model, x_aug, y_aug,
+        training.TrainConfig(epochs=epochs, batch_size=32, progress=progress),
+        training.Hyper(learning_rate=3e-3), masks=masks)
+    seconds = time.time() - t0
+    accs = training.accuracy_many(model.apply, params, test.x, test.y)
+    rows, decoded = [], None
+    for k, m in enumerate((0,) + amounts):
+        row = {"attack": "capacity_abuse", "target": "undefended", "images_encoded": m,
+               "malicious_inputs": n_mal[k], "test_accuracy": float(accs[k]),
+               "accuracy_drop": float(accs[0] - accs[k]), "train_seconds": seconds}
+        if m:
+            pk = jax.tree_util.tree_map(lambda a: a[k], params)
+            oracle = Oracle.from_model(model.apply, pk, defenses=tuple(defenses))
+            nbits = m * per_image
+            res = leakage.capacity_abuse_recover(ckey, oracle, nbits, cfg)
+            img = leakage.bits_to_images(res.bits, m, ds.num_features, bits_per_pixel)
+            row.update(secret_bits=nbits, queries=res.queries, oracle=oracle.describe(),
+                       bit_error_rate=leakage.bit_error_rate(res.bits, bits[:nbits]),
+                       ssim_mean=float(np.mean(metrics.ssim(_shaped(ds, img),
+                                                            _shaped(ds, train.x[:m])))))
+            if m == max(amounts):
+                decoded = img
+        rows.append(row)
+    return rows, train.x[:max(amounts)], decoded
