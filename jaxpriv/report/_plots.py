@@ -10,15 +10,18 @@ import math
 import pathlib
 from typing import Any, Mapping, Sequence
 
+import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
+
+_CMAP = matplotlib.colormaps["tab20"]
 
 # Metrics tried in order when a row does not name its "headline" metric; all
 # read "higher is a stronger attack" and lie in [0, 1].
 HEADLINE_METRICS = (
     "auc", "roc_auc", "attack_auc", "advantage", "attacker_advantage", "fidelity",
     "agreement", "success_rate", "attack_success_rate", "attack_accuracy", "accuracy",
-    "precision", "recall", "bit_accuracy",
+    "precision", "recall", "bit_accuracy", "ssim_mean", "ssim",
 )
 
 
@@ -53,7 +56,8 @@ def _save(fig: Figure, path: str | pathlib.Path) -> pathlib.Path:
 
 def privacy_utility_plot(rows: Sequence[Mapping[str, Any]], path: str | pathlib.Path,
                          *, title: str = "Privacy-utility trade-off") -> pathlib.Path | None:
-    """Attack strength against the target's test accuracy, one line per attack.
+    """Attack strength against the target's test accuracy: one panel per attack
+    family, one line per attack, a dotted line (labelled) per defence setting.
 
     Args:
       rows: result rows with ``target_test_accuracy``, ``family``, ``attack``,
@@ -63,33 +67,44 @@ def privacy_utility_plot(rows: Sequence[Mapping[str, Any]], path: str | pathlib.
     Returns:
       ``path``, or ``None`` when no row has both numbers.
     """
-    series: dict[tuple, list[tuple[float, float, str]]] = {}
+    series: dict[str, dict[tuple, set]] = {}
+    settings: dict[str, dict[float, set]] = {}
     for r in rows:
         u, h = _num(r.get("target_test_accuracy")), headline(r)
         if u is None or h is None:
             continue
-        key = (str(r.get("dataset", "")), str(r.get("model", "")), str(r.get("family", "")),
-               str(r.get("attack", "")), h[0])
-        series.setdefault(key, []).append((u, h[1], str(r.get("defense", ""))))
+        fam = str(r.get("family", ""))
+        key = (str(r.get("attack", "")), h[0], str(r.get("dataset", "")),
+               str(r.get("model", "")))
+        series.setdefault(fam, {}).setdefault(key, set()).add((u, h[1]))
+        settings.setdefault(fam, {}).setdefault(u, set()).add(str(r.get("defense", "")))
     if not series:
         return None
-    fig = Figure(figsize=(7.5, 4.8))
-    ax = fig.add_subplot()
-    markers = "osD^v<>PX*"
-    for j, (key, pts) in enumerate(sorted(series.items())):
-        pts = sorted(set(pts))
-        xs, ys = [p[0] for p in pts], [p[1] for p in pts]
-        label = f"{key[2]}/{key[3]} ({key[4]})"
-        if len({k[0] for k in series}) > 1 or len({k[1] for k in series}) > 1:
-            label = f"{key[0]}/{key[1]} " + label
-        ax.plot(xs, ys, marker=markers[j % len(markers)], label=label, alpha=0.85)
-        for x, y, d in pts:
-            ax.annotate(d, (x, y), fontsize=6, xytext=(3, 3), textcoords="offset points")
-    ax.set_xlabel("target test accuracy (utility)")
-    ax.set_ylabel("attack metric (privacy risk)")
-    ax.set_title(title)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    fams = sorted(series)
+    ncols = min(3, len(fams))
+    nrows = math.ceil(len(fams) / ncols)
+    fig = Figure(figsize=(5.2 * ncols, 4.2 * nrows))
+    many_targets = len({k[2:] for f in series.values() for k in f}) > 1
+    markers = "osD^v<>PX*h"
+    for i, fam in enumerate(fams):
+        ax = fig.add_subplot(nrows, ncols, i + 1)
+        colors = [_CMAP(j % 20) for j in range(20)]
+        for j, (key, pts) in enumerate(sorted(series[fam].items())):
+            pts = sorted(pts)
+            label = f"{key[0]} ({key[1]})" + (f" {key[2]}/{key[3]}" if many_targets else "")
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], marker=markers[j % len(markers)],
+                    color=colors[j % 20], label=label, alpha=0.9, ms=5)
+        for u, names in sorted(settings[fam].items()):
+            ax.axvline(u, color="0.6", ls=":", lw=0.8)
+            ax.annotate(", ".join(sorted(names)), (u, 1.0), xycoords=("data", "axes fraction"),
+                        rotation=90, fontsize=6, va="top", ha="right", color="0.35")
+        ax.set_title(fam, fontsize=10)
+        ax.set_xlabel("target test accuracy (utility)", fontsize=8)
+        ax.set_ylabel("attack metric (privacy risk)", fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=6, loc="best")
+    fig.suptitle(title, fontsize=11)
     return _save(fig, path)
 
 

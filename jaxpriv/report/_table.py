@@ -101,7 +101,7 @@ def rows_table(rows: Sequence[dict[str, Any]]) -> str:
     rows = [flat_row(r) for r in rows]
     if not rows:
         return "_(no rows)_\n"
-    cols = columns(rows)
+    cols = [c for c in columns(rows) if any(r.get(c) not in (None, "") for r in rows)]
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for r in rows:
         lines.append("| " + " | ".join(_fmt(r.get(c, "")) for c in cols) + " |")

@@ -16,7 +16,7 @@ from typing import Any
 
 from jaxpriv.report import _plots, _table
 
-Block = tuple  # ("h1"|"h2"|"p", text) | ("table", rows) | ("img", title, rel_path)
+Block = tuple  # ("h1"|"h2"|"h3"|"p", text) | ("table", rows) | ("img", title, rel_path)
 
 
 def _roc_curves(rows: list[dict[str, Any]]) -> dict[str, list[tuple[str, Any, Any]]]:
@@ -27,6 +27,13 @@ def _roc_curves(rows: list[dict[str, Any]]) -> dict[str, list[tuple[str, Any, An
         if isinstance(roc, dict) and roc.get("fpr") and roc.get("tpr"):
             label = f"{r.get('attack')} [{r.get('defense', r.get('target'))}]"
             out.setdefault(str(r.get("family")), []).append((label, roc["fpr"], roc["tpr"]))
+    return out
+
+
+def _by_family(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    out: dict[str, list] = {}
+    for r in rows:
+        out.setdefault(str(r.get("family", "")), []).append(r)
     return out
 
 
@@ -59,7 +66,13 @@ def build_blocks(results: dict[str, Any], out_dir: str | os.PathLike,
     blocks.append(("h2", "Attacks"))
     blocks.append(("p", "One row per target x defense x attack. Attack metrics: higher is a "
                         "stronger attack unless the name says otherwise."))
-    blocks.append(("table", rows))
+    for fam, fam_rows in _by_family(rows).items():
+        blocks.append(("h3", fam))
+        blocks.append(("table", [{k: v for k, v in r.items()
+                                  if k not in ("run", "dataset", "model", "family")}
+                                 for r in fam_rows]))
+    if not rows:
+        blocks.append(("table", []))
     fig_dir = out_dir / "figures"
     pu = _plots.privacy_utility_plot(table_rows if table_rows else rows,
                                      fig_dir / "privacy_utility.png")
@@ -97,6 +110,8 @@ def render_markdown(blocks: list[Block]) -> str:
             out += [f"# {b[1]}", ""]
         elif b[0] == "h2":
             out += [f"## {b[1]}", ""]
+        elif b[0] == "h3":
+            out += [f"### {b[1]}", ""]
         elif b[0] == "p":
             out += [b[1], ""]
         elif b[0] == "table":
@@ -109,7 +124,7 @@ def render_markdown(blocks: list[Block]) -> str:
 _CSS = """body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1200px;color:#222}
 table{border-collapse:collapse;font-size:13px;margin:1em 0;display:block;overflow-x:auto}
 th,td{border:1px solid #ccc;padding:3px 7px;text-align:right}th{background:#f2f2f2}
-td:nth-child(-n+7){text-align:left}figure{display:inline-block;margin:.6em;vertical-align:top}
+td:nth-child(-n+3){text-align:left}figure{display:inline-block;margin:.6em;vertical-align:top}
 figcaption{font-size:12px;color:#555}img{max-width:100%}"""
 
 
@@ -129,7 +144,7 @@ def render_html(blocks: list[Block]) -> str:
     out = [f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}"
            f"</title><style>{_CSS}</style></head><body>"]
     for b in blocks:
-        if b[0] in ("h1", "h2"):
+        if b[0] in ("h1", "h2", "h3"):
             out.append(f"<{b[0]}>{html.escape(b[1])}</{b[0]}>")
         elif b[0] == "p":
             text = html.escape(b[1])
@@ -164,7 +179,9 @@ def write_all(results: dict[str, Any], out_dir: str | os.PathLike, *,
     csv_path = pathlib.Path(table) if table else out_dir / "results.csv"
     all_rows = _table.append_rows(csv_path, results.get("rows", []), results.get("run", ""))
     md_table = csv_path.with_suffix(".md")
-    md_table.write_text("# jaxpriv results (all runs)\n\n" + _table.rows_table(all_rows))
+    md_table.write_text("# jaxpriv results (all runs)\n\n" + "\n".join(
+        f"## {fam}\n\n" + _table.rows_table(fam_rows)
+        for fam, fam_rows in _by_family(all_rows).items()))
     blocks = build_blocks(results, out_dir, all_rows, csv_path)
     md = out_dir / "report.md"
     md.write_text(render_markdown(blocks))
