@@ -132,7 +132,7 @@ def _html_table(rows: list[dict[str, Any]]) -> str:
     rows = [_table.flat_row(r) for r in rows]
     if not rows:
         return "<p><em>(no rows)</em></p>"
-    cols = _table.columns(rows)
+    cols = [c for c in _table.columns(rows) if any(r.get(c) not in (None, "") for r in rows)]
     head = "".join(f"<th>{html.escape(c)}</th>" for c in cols)
     body = "".join("<tr>" + "".join(f"<td>{html.escape(_table._fmt(r.get(c, '')))}</td>"
                                     for c in cols) + "</tr>" for r in rows)
