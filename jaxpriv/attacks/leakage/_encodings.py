@@ -23,6 +23,7 @@ encoded and penalty weight) so accuracy against amount is one compiled call.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from typing import Any, NamedTuple
 
@@ -74,6 +75,7 @@ class EncodingConfig:
     progress: bool = False
 
     def __post_init__(self):
+        object.__setattr__(self, "learning_rate", float(self.learning_rate))
         _validate.one_of("method", self.method, METHODS)
         lam = _seq("lam", self.lam, float)
         _validate.positive("lam", np.asarray(lam), allow_zero=True)
@@ -176,66 +178,83 @@ def _secret_vector(secret: np.ndarray, config: EncodingConfig) -> np.ndarray:
     return (2.0 * bits - 1.0).astype(np.float32) if config.method == "sign" else bits
 
 
-def _train(key, model: Model, x, y, secret_vec, weights, lam, config: EncodingConfig):
-    """K malicious models trained together (shared minibatch order)."""
-    penalty = {"correlation": correlation_penalty, "sign": sign_penalty}.get(config.method)
-    tx = optax.adam(config.learning_rate)
-    num_models = weights.shape[0]
-    n = x.shape[0]
-    nb = math.ceil(n / config.batch_size)
-    xj, yj = jnp.asarray(x, jnp.float32), jnp.asarray(y, jnp.int32)
-    sj = jnp.asarray(secret_vec, jnp.float32)
-    length = sj.shape[0]
+_PENALTIES = {"correlation": correlation_penalty, "sign": sign_penalty}
 
-    def loss_fn(params, xb, yb, vb, w, lam_k):
-        logits = model.apply(params, xb)
+
+def _step(apply_fn, method, tx, carry, xb, yb, vb, secret, w, lam_k):
+    """One Adam step of one model on the task loss plus the encoding penalty."""
+    penalty = _PENALTIES.get(method)
+
+    def loss_fn(params):
+        logits = apply_fn(params, xb)
         per = optax.softmax_cross_entropy_with_integer_labels(logits, yb)
         task = jnp.sum(vb * per) / jnp.sum(vb)
         if penalty is None:
             return task, task
-        theta = kernel_vector(params)[:length]
-        return task + lam_k * penalty(theta, sj, w), task
+        theta = kernel_vector(params)[:secret.shape[0]]
+        return task + lam_k * penalty(theta, secret, w), task
 
-    def step(carry, xb, yb, vb, w, lam_k):
-        params, opt = carry
-        (_, task), g = jax.value_and_grad(loss_fn, has_aux=True)(params, xb, yb, vb, w, lam_k)
-        upd, opt = tx.update(g, opt, params)
-        return (optax.apply_updates(params, upd), opt), task
+    params, opt = carry
+    (_, task), g = jax.value_and_grad(loss_fn, has_aux=True)(params)
+    upd, opt = tx.update(g, opt, params)
+    return (optax.apply_updates(params, upd), opt), task
 
-    @jax.jit
-    def init(keys):
-        def one(k):
-            p = model.init(k, xj[:1])
-            return p, tx.init(p)
 
-        return jax.vmap(one)(keys)
+@functools.partial(jax.jit, static_argnames=("init_fn", "learning_rate"))
+def _init(init_fn, keys, x1, *, learning_rate):
+    tx = optax.adam(learning_rate)
 
-    @jax.jit
-    def epoch(carry, k, w, lam_k):
-        perm = jax.random.permutation(k, n)
-        pad = nb * config.batch_size - n
-        valid = jnp.concatenate([jnp.ones(n), jnp.zeros(pad)]).reshape(nb, -1)
-        idx = jnp.concatenate([perm, perm[:pad]]).reshape(nb, -1)
+    def one(k):
+        p = init_fn(k, x1)
+        return p, tx.init(p)
 
-        def body(c, b):
-            i, v = b
-            c, task = jax.vmap(step, in_axes=(0, None, None, None, 0, 0))(
-                c, xj[i], yj[i], v, w, lam_k)
-            return c, task
+    return jax.vmap(one)(keys)
 
-        carry, tasks = jax.lax.scan(body, carry, (idx, valid))
-        return carry, tasks.mean(axis=0)
 
+@functools.partial(jax.jit, static_argnames=("apply_fn", "method", "learning_rate",
+                                             "batch_size"))
+def _epoch(apply_fn, carry, key, x, y, secret, w, lam, *, method, learning_rate, batch_size):
+    """One epoch of K models (leading axis of ``carry``, ``w``, ``lam``), shared order."""
+    tx = optax.adam(learning_rate)
+    n = x.shape[0]
+    nb = math.ceil(n / batch_size)
+    perm = jax.random.permutation(key, n)
+    pad = nb * batch_size - n
+    valid = jnp.concatenate([jnp.ones(n), jnp.zeros(pad)]).reshape(nb, -1)
+    idx = jnp.concatenate([perm, perm[:pad]]).reshape(nb, -1)
+    step = functools.partial(_step, apply_fn, method, tx)
+
+    def body(c, b):
+        i, v = b
+        return jax.vmap(step, in_axes=(0, None, None, None, None, 0, 0))(
+            c, x[i], y[i], v, secret, w, lam)
+
+    carry, tasks = jax.lax.scan(body, carry, (idx, valid))
+    return carry, tasks.mean(axis=0)
+
+
+def _train(key, model: Model, x, y, secret_vec, weights, lam, config: EncodingConfig):
+    """K malicious models trained together (shared minibatch order).
+
+    The compiled epoch depends only on shapes and the static settings, so a
+    second call with new data, secrets or penalty weights does not recompile.
+    """
+    num_models = weights.shape[0]
+    xj, yj = jnp.asarray(x, jnp.float32), jnp.asarray(y, jnp.int32)
+    sj = jnp.asarray(secret_vec, jnp.float32)
     keys = jax.random.split(jax.random.fold_in(key, 0), num_models)
-    carry = init(keys)
+    carry = _init(model.init, keys, xj[:1], learning_rate=config.learning_rate)
     w = jnp.asarray(weights, jnp.float32)
     lam_j = jnp.asarray(lam, jnp.float32)
     losses = []
     with progress_bar(config.epochs, f"encoding ({config.method}) into {num_models} model(s)",
                       config.progress) as bar:
         for e in range(config.epochs):
-            carry, loss = epoch(carry, jax.random.fold_in(jax.random.fold_in(key, 1), e), w,
-                                lam_j)
+            carry, loss = _epoch(model.apply, carry,
+                                 jax.random.fold_in(jax.random.fold_in(key, 1), e), xj, yj, sj,
+                                 w, lam_j, method=config.method,
+                                 learning_rate=config.learning_rate,
+                                 batch_size=config.batch_size)
             losses.append(loss)
             bar.update(1)
     return carry[0], jnp.stack(losses, axis=-1)
