@@ -12,6 +12,7 @@ import sys
 
 SUBCOMMANDS: dict[str, str] = {
     "run": "jaxpriv.experiments.cmd_run",
+    "invert": "jaxpriv.experiments.cmd_invert",
     "serve": "jaxpriv.experiments.cmd_serve",
     "sweep": "jaxpriv.experiments.cmd_sweep",
     "infer": "jaxpriv.experiments.cmd_infer",

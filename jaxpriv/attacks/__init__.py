@@ -13,8 +13,13 @@ __all__: list[str] = []
 # inversion
 from jaxpriv.attacks.inversion import AuxTerm, MIFaceConfig, MIFaceResult, Process  # noqa: E402
 from jaxpriv.attacks.inversion import mi_face, mi_face_blackbox  # noqa: E402
+from jaxpriv.attacks.inversion import (  # noqa: E402
+    LinearInversionConfig, LinearInversionData, TreeInversionConfig, TreeInversionData,
+    invert_linear, invert_tree)
 
-__all__ += ["AuxTerm", "MIFaceConfig", "MIFaceResult", "Process", "mi_face", "mi_face_blackbox"]
+__all__ += ["AuxTerm", "MIFaceConfig", "MIFaceResult", "Process", "mi_face", "mi_face_blackbox",
+            "LinearInversionConfig", "LinearInversionData", "TreeInversionConfig",
+            "TreeInversionData", "invert_linear", "invert_tree"]
 
 # membership
 from jaxpriv.attacks.membership import (  # noqa: E402

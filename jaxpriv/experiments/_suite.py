@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 
 FAMILIES: dict[str, str] = {
-    # "inversion": "jaxpriv.experiments.suite_inversion",
+    "inversion": "jaxpriv.experiments.suite_inversion",
     # "extraction": "jaxpriv.experiments.suite_extraction",
     "membership": "jaxpriv.experiments.suite_membership",
     "leakage": "jaxpriv.experiments.suite_leakage",

@@ -26,35 +26,65 @@ from jaxpriv.attacks.inversion._mi_face import l2_aux
 from jaxpriv.attacks.inversion._mi_face import mi_face
 from jaxpriv.attacks.inversion._mi_face import mi_face_blackbox
 from jaxpriv.attacks.inversion._mi_face import tv_aux
+from jaxpriv.attacks.inversion._faces import FACE_TARGETS
+from jaxpriv.attacks.inversion._faces import FaceTarget
+from jaxpriv.attacks.inversion._faces import FaceTargetConfig
+from jaxpriv.attacks.inversion._faces import Identifier
+from jaxpriv.attacks.inversion._faces import contrast_stretch
+from jaxpriv.attacks.inversion._faces import evaluate_faces
+from jaxpriv.attacks.inversion._faces import face_grid_png
+from jaxpriv.attacks.inversion._faces import face_scores
+from jaxpriv.attacks.inversion._faces import fit_identifier
+from jaxpriv.attacks.inversion._faces import standardize_images
+from jaxpriv.attacks.inversion._faces import train_face_targets
+from jaxpriv.attacks.inversion._studies import face_split
+from jaxpriv.attacks.inversion._studies import faces_study
+from jaxpriv.attacks.inversion._studies import mi_face_config_for
+from jaxpriv.attacks.inversion._studies import rounding_study
 from jaxpriv.attacks.inversion._studies import steak_study
 from jaxpriv.attacks.inversion._studies import warfarin_study
 
 __all__ = [
     "AuxTerm",
-    "COSTS",
-    "InversionResult",
-    "LinearInversionConfig",
-    "LinearInversionData",
-    "MIFaceConfig",
-    "MIFaceResult",
-    "PROCESSES",
-    "Process",
-    "STOP_REASONS",
-    "TreeInversionConfig",
-    "TreeInversionData",
     "clip_process",
     "confusion_matrix",
+    "contrast_stretch",
+    "COSTS",
     "dae_process",
+    "evaluate_faces",
+    "face_grid_png",
+    "face_scores",
+    "face_split",
+    "FACE_TARGETS",
+    "faces_study",
+    "FaceTarget",
+    "FaceTargetConfig",
+    "fit_identifier",
     "ideal_baseline",
+    "Identifier",
     "identity_process",
+    "InversionResult",
     "invert_linear",
     "invert_tree",
     "l2_aux",
+    "LinearInversionConfig",
+    "LinearInversionData",
     "marginal_prior",
     "mi_face",
     "mi_face_blackbox",
+    "mi_face_config_for",
+    "MIFaceConfig",
+    "MIFaceResult",
+    "Process",
+    "PROCESSES",
+    "rounding_study",
+    "standardize_images",
     "steak_study",
+    "STOP_REASONS",
+    "train_face_targets",
     "tree_inversion_baselines",
+    "TreeInversionConfig",
+    "TreeInversionData",
     "tv_aux",
     "warfarin_study",
 ]
