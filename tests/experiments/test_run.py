@@ -19,8 +19,8 @@ HERE = pathlib.Path(__file__).resolve().parent
 CONFIG = """
 families = ["fast", "slow"]
 [extra_families]
-fast = "fake_families:fast"
-slow = "fake_families:slow"
+fast = "test_run_families:fast"
+slow = "test_run_families:slow"
 [smoke]
 max_rows = 200
 epochs = 1

@@ -1,4 +1,4 @@
-"""Test-only attack families for ``jaxpriv run`` (plugged in through ``extra_families``).
+"""Test-only attack families for ``jaxpriv run`` (no tests here; plugged in through ``extra_families``).
 
 They log each call to ``$JAXPRIV_TEST_LOG`` and ``slow`` sleeps while
 ``$JAXPRIV_TEST_SLEEP`` is set, so a test can kill a run half-way.
