@@ -49,7 +49,7 @@ class DPSGDConfig:
         the noisy gradient; no privacy cost).
       accountant: ``"rdp"`` or ``"pld"`` (``"pld"`` supports Poisson only).
       max_batch_size: Poisson only; see :class:`StepConfig`.
-      steps_per_call, progress: see :class:`StepConfig`.
+      steps_per_call, init, progress: see :class:`StepConfig`.
     """
 
     steps: int = 500
@@ -59,6 +59,7 @@ class DPSGDConfig:
     accountant: str = "rdp"
     max_batch_size: int | None = None
     steps_per_call: int = 100
+    init: str = "lecun"
     progress: bool = False
 
     def __post_init__(self):
@@ -72,7 +73,7 @@ class DPSGDConfig:
         return _trainer.StepConfig(
             steps=self.steps, batch_size=self.batch_size, sampling=self.sampling,
             max_batch_size=self.max_batch_size, optimizer=self.optimizer,
-            steps_per_call=self.steps_per_call, progress=self.progress)
+            steps_per_call=self.steps_per_call, init=self.init, progress=self.progress)
 
 
 class DPHyper(NamedTuple):
@@ -126,10 +127,13 @@ def dp_grad_fn(apply_fn, loss: str = "cross_entropy"):
             params, xb, yb)
         summed, _ = clip_and_sum(grads, wb, h["clip_norm"])
         leaves, treedef = jax.tree_util.tree_flatten(summed)
-        keys = jax.random.split(key, len(leaves))
         std = h["noise_multiplier"] * h["clip_norm"]
-        noisy = [(g + std * jax.random.normal(k, g.shape, g.dtype)) / denom
-                 for g, k in zip(leaves, keys)]
+        # One Gaussian draw for every coordinate, cut into the leaves.
+        z = jax.random.normal(key, (sum(g.size for g in leaves),), jnp.float32)
+        noisy, start = [], 0
+        for g in leaves:
+            noisy.append((g + std * z[start:start + g.size].reshape(g.shape)) / denom)
+            start += g.size
         noisy = jax.tree_util.tree_unflatten(treedef, noisy)
         reg = jax.grad(l2_penalty)(params)
         g = jax.tree_util.tree_map(lambda a, r: a + h["l2"] * r * (r.ndim >= 2), noisy, reg)
