@@ -29,6 +29,7 @@ from jaxpriv.attacks.membership._paper import LocationSetup
 from jaxpriv.attacks.membership._paper import lira_location
 from jaxpriv.attacks.membership._paper import mitigation_table
 from jaxpriv.attacks.membership._paper import overfitting_sweep
+from jaxpriv.attacks.membership._paper import shadow_data_sources
 from jaxpriv.attacks.membership._paper import shokri_location
 from jaxpriv.attacks.membership._plots import plot_roc
 from jaxpriv.attacks.membership._shadow import SAMPLINGS
@@ -104,6 +105,7 @@ __all__ = [
     "perturbation_attack",
     "plot_roc",
     "pooled_in_out",
+    "shadow_data_sources",
     "shadow_masks",
     "shadow_outputs",
     "shadow_phi",

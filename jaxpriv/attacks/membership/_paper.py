@@ -29,6 +29,8 @@ from jaxpriv._progress import progress_bar
 from jaxpriv.attacks.membership._lira import LiraConfig, lira_leave_one_out, pooled_in_out, shadow_phi
 from jaxpriv.attacks.membership._shadow import ShadowConfig, train_shadows
 from jaxpriv.attacks.membership._shokri import ShokriConfig, ShokriData, shokri_attack
+from jaxpriv.attacks.membership._synthesis import (SynthesisConfig, hill_climb_synthesis,
+                                                   marginal_synthesis, noisy_synthesis)
 from jaxpriv.attacks.membership._threshold import membership_scores
 from jaxpriv.oracles import Oracle, parse_defense
 
@@ -102,36 +104,30 @@ def _model(ds, setup):
                              hidden=setup.hidden, activation=setup.activation)
 
 
-def shokri_location(key: jax.Array, ds: data.Dataset, setup: LocationSetup = LocationSetup(), *,
-                    epochs: int | None = None, l2: float = 0.0,
-                    output_defenses: Sequence[Sequence[str]] = ((),)) -> list[dict[str, Any]]:
-    """Trains a target and shadow models with one recipe and runs the Shokri
-    attack against the target behind each list of output defences.
-
-    Returns:
-      One row per entry of ``output_defenses``: target train/test accuracy,
-      attack precision/recall/accuracy (threshold 0.5), AUC, TPR at low FPR.
-    """
-    epochs = setup.epochs if epochs is None else epochs
+def _target(key, ds, setup, epochs, l2):
     sp = _split(jax.random.fold_in(key, 0), ds, setup)
     model = _model(ds, setup)
     tc = training.TrainConfig(epochs=epochs, batch_size=setup.batch_size)
     hyper = training.Hyper(learning_rate=setup.learning_rate, l2=l2)
-    t0 = time.perf_counter()
     params, _ = training.fit(jax.random.fold_in(key, 1), model, ds.x[sp.members],
                              ds.y[sp.members], tc, hyper)
-    train_acc = training.accuracy(model.apply, params, ds.x[sp.members], ds.y[sp.members])
-    test_acc = training.accuracy(model.apply, params, ds.x[sp.nonmembers], ds.y[sp.nonmembers])
+    accs = (training.accuracy(model.apply, params, ds.x[sp.members], ds.y[sp.members]),
+            training.accuracy(model.apply, params, ds.x[sp.nonmembers], ds.y[sp.nonmembers]))
+    return sp, model, params, tc, hyper, accs
+
+
+def _attack_rows(key, ds, setup, sp, model, params, tc, hyper, accs, pool_x, pool_y,
+                 output_defenses, extra):
+    n_train = min(setup.shadow_train, pool_x.shape[0] // 2)
     cfg = ShokriConfig(shadow=ShadowConfig(model=model, num_shadows=setup.num_shadows,
-                                           sampling="overlapping", n_train=setup.shadow_train,
+                                           sampling="overlapping", n_train=n_train,
                                            train=tc, hyper=hyper),
                        attack_epochs=setup.attack_epochs)
-    pool_x, pool_y = ds.x[sp.test], ds.y[sp.test]
+    t0 = time.perf_counter()
     shadows = train_shadows(jax.random.fold_in(key, 2), pool_x, pool_y, cfg.shadow)
     xq = np.concatenate([ds.x[sp.members], ds.x[sp.nonmembers]])
     yq = np.concatenate([ds.y[sp.members], ds.y[sp.nonmembers]])
-    n_in = sp.members.size
-    truth = np.arange(xq.shape[0]) < n_in
+    truth = np.arange(xq.shape[0]) < sp.members.size
     rows = []
     for specs in output_defenses:
         oracle = Oracle.from_model(model.apply, params,
@@ -142,14 +138,66 @@ def shokri_location(key: jax.Array, ds: data.Dataset, setup: LocationSetup = Loc
         scores = np.asarray(res.scores)
         rep = metrics.membership_report(scores[truth], scores[~truth], threshold=0.5)
         rows.append({
-            "epochs": epochs, "l2": l2, "output_defenses": "+".join(specs) or "none",
-            "train_accuracy": train_acc, "test_accuracy": test_acc,
-            "gap": train_acc - test_acc,
+            **extra, "l2": float(hyper.l2), "output_defenses": "+".join(specs) or "none",
+            "train_accuracy": accs[0], "test_accuracy": accs[1], "gap": accs[0] - accs[1],
             "precision": metrics.precision(pred, truth), "recall": metrics.recall(pred, truth),
             "attack_accuracy": metrics.accuracy(pred, truth), "auc": rep["auc"],
             "tpr_at_1%_fpr": rep["tpr_at_1%_fpr"], "queries": res.queries,
             "seconds": time.perf_counter() - t0,
         })
+    return rows
+
+
+def shokri_location(key: jax.Array, ds: data.Dataset, setup: LocationSetup = LocationSetup(), *,
+                    epochs: int | None = None, l2: float = 0.0,
+                    output_defenses: Sequence[Sequence[str]] = ((),)) -> list[dict[str, Any]]:
+    """Trains a target and shadow models with one recipe and runs the Shokri
+    attack against the target behind each list of output defences.
+
+    Returns:
+      One row per entry of ``output_defenses``: target train/test accuracy,
+      attack precision/recall/accuracy (threshold 0.5), AUC, TPR at 1% FPR.
+    """
+    epochs = setup.epochs if epochs is None else epochs
+    sp, model, params, tc, hyper, accs = _target(key, ds, setup, epochs, l2)
+    return _attack_rows(key, ds, setup, sp, model, params, tc, hyper, accs, ds.x[sp.test],
+                        ds.y[sp.test], output_defenses, {"epochs": epochs})
+
+
+def shadow_data_sources(key: jax.Array, ds: data.Dataset, setup: LocationSetup = LocationSetup(),
+                        *, synthesis: SynthesisConfig | None = None,
+                        n_synthetic: int | None = None) -> list[dict[str, Any]]:
+    """The Shokri attack with shadow models trained on each kind of attacker
+    data (Shokri et al. 2017, Section IV-C and Fig. 8): the real pool, records
+    drawn from its per-class marginals, the pool with 10% and 20% of features
+    flipped, and records synthesised by hill climbing against the target
+    (Algorithm 1; its queries are reported in ``synthesis_queries``)."""
+    sp, model, params, tc, hyper, accs = _target(key, ds, setup, setup.epochs, 0.0)
+    px, py = ds.x[sp.test], ds.y[sp.test]
+    n_syn = px.shape[0] if n_synthetic is None else int(n_synthetic)
+    k = jax.random.fold_in(key, 11)
+    sources = {"real": (px, py)}
+    mx, my = marginal_synthesis(jax.random.fold_in(k, 0), px, py, n_syn, ds.num_classes)
+    sources["marginal"] = (np.asarray(mx), np.asarray(my))
+    for frac in (0.1, 0.2):
+        sources[f"noisy {int(frac * 100)}%"] = (
+            np.asarray(noisy_synthesis(jax.random.fold_in(k, int(frac * 100)), px, frac)), py)
+    cfg = synthesis or SynthesisConfig(num_features=ds.num_features,
+                                       k_max=min(64, ds.num_features), k_min=4, conf_min=0.2,
+                                       rej_max=10, iter_max=200)
+    oracle = Oracle.from_model(model.apply, params)
+    classes = np.asarray(jax.random.permutation(jax.random.fold_in(k, 3),
+                                                np.arange(n_syn) % ds.num_classes))
+    syn = hill_climb_synthesis(jax.random.fold_in(k, 4), oracle, classes, cfg)
+    ok = np.asarray(syn.success)
+    sources["model-based synthesis"] = (np.asarray(syn.x)[ok], np.asarray(syn.y)[ok])
+    rows = []
+    for name, (x, y) in sources.items():
+        extra = {"shadow_data": name, "shadow_records": int(x.shape[0])}
+        if name == "model-based synthesis":
+            extra.update(synthesis_queries=syn.queries, synthesis_success=float(ok.mean()))
+        rows += _attack_rows(key, ds, setup, sp, model, params, tc, hyper, accs, x, y, [()],
+                             extra)
     return rows
 
 
