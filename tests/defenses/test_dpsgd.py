@@ -22,7 +22,7 @@ def digits():
 @pytest.mark.parametrize("sampling,accountant", [("poisson", "rdp"), ("poisson", "pld"),
                                                  ("fixed", "rdp")])
 def test_epsilon_equals_dp_accounting(sampling, accountant):
-    n, b, steps, sigma, delta = 60000, 256, 2000, 1.1, 1e-5
+    n, b, steps, sigma, delta = 60000, 256, 300, 1.1, 1e-5
     gauss = dp_accounting.GaussianDpEvent(sigma)
     if sampling == "poisson":
         ev = dp_accounting.SelfComposedDpEvent(
@@ -65,9 +65,9 @@ def test_clip_and_sum_bounds_each_example():
 
 def test_poisson_batches_have_rate_q():
     cfg = StepConfig(batch_size=50, sampling="poisson")
-    sizes = jax.vmap(lambda k: sample_batch(k, 1000, cfg)[1].sum())(
-        jax.random.split(jax.random.key(1), 400))
-    assert abs(float(sizes.mean()) - 50.0) < 1.5
+    sizes = jax.jit(jax.vmap(lambda k: sample_batch(k, 1000, cfg)[1].sum()))(
+        jax.random.split(jax.random.key(1), 200))
+    assert abs(float(sizes.mean()) - 50.0) < 2.0 and float(sizes.std()) > 3.0
     idx, w = sample_batch(jax.random.key(2), 1000, StepConfig(batch_size=50, sampling="fixed"))
     assert np.unique(np.asarray(idx)).size == 50 and float(w.sum()) == 50
 
