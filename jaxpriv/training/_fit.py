@@ -1,16 +1,29 @@
 """Jitted training with optax: one model (``fit``) or K models at once (``fit_many``).
 
-An epoch is one ``lax.scan`` over minibatches. ``fit_many`` writes the training
-of one model and ``vmap``s it over K models: their keys, member masks and
-numeric hyperparameters (learning rate, L2 weight, ...). When every model
-trains on the same rows, the models share one minibatch order, so the first
-layer of all K models is a single wide matmul (JAX folds the model axis of
-``x @ W[k]`` into the output columns when ``x`` is shared).
+``fit_many`` writes the training step of one model and ``vmap``s it over K
+models: their keys, member masks and numeric hyperparameters (learning rate,
+L2 weight). Epochs run inside one compiled ``lax.fori_loop`` (a ``lax.scan``
+over minibatches each), and the compiled program is cached per architecture,
+config and shapes, so a second call with new keys, data values or
+hyperparameters does not compile again.
+
+Two data paths:
+
+* shared order (no masks, the default then): every model sees the same
+  minibatches. The epoch's permutation of ``x`` is gathered once, and the
+  first layer of all K models becomes one wide matmul ``x @ [W_1 .. W_K]``.
+  Dense stacks (``"softmax"`` and ``"mlp"`` models) go further: their
+  parameters are held in that wide layout for the whole run (see
+  ``_wide.py``), so no transposes are paid per step.
+* per-model order (with ``masks``): model k draws its minibatches from its own
+  member rows in its own order; each step gathers the K minibatches
+  ``x[idx[K, B]]`` and runs K batched matmuls.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from typing import Any, Callable, NamedTuple
 
@@ -25,6 +38,7 @@ from jaxpriv.models import Model
 Params = Any
 
 OPTIMIZERS = ("adam", "sgd", "momentum")
+_FAST_PATH = True  # the wide-layout path for dense stacks (tests switch it off to compare)
 LOSSES = ("cross_entropy", "mse")
 
 
@@ -35,7 +49,7 @@ class TrainConfig:
     Attributes:
       epochs: passes over each model's training rows.
       batch_size: minibatch size per model.
-      optimizer: one of ``OPTIMIZERS``.
+      optimizer: one of ``OPTIMIZERS`` (``"momentum"`` is SGD with momentum 0.9).
       loss: ``"cross_entropy"`` (classification) or ``"mse"`` (regression,
         ``apply`` returning ``[n]`` or ``[n, 1]``).
       l2_on_bias: include biases in the L2 penalty (default: kernels only).
@@ -72,15 +86,22 @@ class Hyper(NamedTuple):
 
 
 class History(NamedTuple):
-    loss: jax.Array  # float32 [epochs] (or [K, epochs]): mean training loss
+    loss: jax.Array  # float32 [epochs] (or [K, epochs]): mean training loss per epoch
 
 
-def _optimizer(name: str) -> Callable[[Any], optax.GradientTransformation]:
+def _direction(name: str) -> optax.GradientTransformation:
+    """The optimizer without its learning rate: ``update = -lr * direction``.
+
+    ``optax.adam(lr)`` is ``chain(scale_by_adam(), scale_by_learning_rate(lr))``
+    and ``optax.sgd(lr, momentum)`` is ``chain(trace(momentum), ...)``, so
+    scaling by a per-model ``lr`` afterwards gives the same updates while the
+    learning rate stays a traced value (no recompilation for new values).
+    """
     if name == "adam":
-        return optax.inject_hyperparams(optax.adam)
+        return optax.scale_by_adam()
     if name == "sgd":
-        return optax.inject_hyperparams(optax.sgd)
-    return optax.inject_hyperparams(lambda learning_rate: optax.sgd(learning_rate, momentum=0.9))
+        return optax.identity()
+    return optax.trace(decay=0.9)
 
 
 def l2_penalty(params: Params, include_bias: bool = False) -> jax.Array:
@@ -91,46 +112,16 @@ def l2_penalty(params: Params, include_bias: bool = False) -> jax.Array:
 
 
 def per_example_loss(name: str, out: jax.Array, y: jax.Array) -> jax.Array:
+    """Per-row loss ``[n]``: softmax cross-entropy on logits, or squared error."""
     if name == "cross_entropy":
         return optax.softmax_cross_entropy_with_integer_labels(out, y)
     out = out.reshape(out.shape[0])
     return jnp.square(out - y)
 
 
-def _make_train_fns(model: Model | tuple, config: TrainConfig):
-    """Pure one-model functions: ``init_state``, ``epoch``."""
-    apply = model.apply if isinstance(model, Model) else model[1]
-    opt_factory = _optimizer(config.optimizer)
-
-    def loss_fn(params, xb, yb, wb, l2):
-        out = apply(params, xb)
-        per = per_example_loss(config.loss, out, yb)
-        data = jnp.sum(wb * per) / jnp.maximum(jnp.sum(wb), 1.0)
-        return data + l2 * l2_penalty(params, config.l2_on_bias), data
-
-    def init_opt(params, lr):
-        return opt_factory(learning_rate=lr).init(params)
-
-    def step(carry, batch, hyper):
-        params, opt_state = carry
-        xb, yb, wb = batch
-        (_, data_loss), grads = jax.value_and_grad(loss_fn, has_aux=True)(
-            params, xb, yb, wb, hyper.l2)
-        tx = opt_factory(learning_rate=hyper.learning_rate)
-        updates, new_opt_state = tx.update(grads, opt_state, params)
-        new_params = optax.apply_updates(params, updates)
-        # A minibatch with no member rows (padding) leaves the model untouched.
-        live = jnp.sum(wb) > 0
-        keep = lambda new, old: jnp.where(live, new, old)
-        params = jax.tree_util.tree_map(keep, new_params, params)
-        opt_state = jax.tree_util.tree_map(keep, new_opt_state, opt_state)
-        return (params, opt_state), data_loss
-
-    return init_opt, step
-
-
 def _batches(order: jax.Array, weights: jax.Array, batch_size: int):
-    """Pads an index order to whole batches; padded rows get weight 0."""
+    """Pads an index order ``[..., m]`` to whole batches ``[..., nb, B]``;
+    padded rows get weight 0."""
     m = order.shape[-1]
     nb = math.ceil(m / batch_size)
     pad = nb * batch_size - m
@@ -141,8 +132,156 @@ def _batches(order: jax.Array, weights: jax.Array, batch_size: int):
         weights.shape[:-1] + (nb, batch_size))
 
 
-def _check_data(x, y, config: TrainConfig, num_classes: int | None):
+def _perm_key(key: jax.Array, epoch: jax.Array) -> jax.Array:
+    return jax.random.fold_in(jax.random.fold_in(key, 1), epoch)
+
+
+def _order(perm_key: jax.Array, n: int, rows: jax.Array, w: jax.Array):
+    """One model's epoch order: its member rows (``w > 0``) in random order, then
+    padding. Draws one uniform per data row, so the order depends on the key and
+    the members only (not on K or on other models' member counts)."""
+    u = jax.random.uniform(perm_key, (n,))[rows]
+    perm = jnp.argsort(jnp.where(w > 0, u, 2.0))
+    return rows[perm], w[perm]
+
+
+def _epoch_loss(losses: jax.Array, wsum: jax.Array) -> jax.Array:
+    """Mean data loss over an epoch's member rows from per-batch means ``[..., nb]``."""
+    return jnp.sum(losses * wsum, axis=-1) / jnp.maximum(jnp.sum(wsum, axis=-1), 1e-9)
+
+
+class _Program(NamedTuple):
+    init: Callable  # (keys[K], x1[1, d], params | None) -> carry
+    run: Callable   # (carry, keys, hyper, x, y, rows, row_w, masks, start, stop, losses)
+    unwide: Callable  # carry params -> stacked params [K, ...]
+
+
+@functools.lru_cache(maxsize=64)
+def _program(init_params: Callable, apply: Callable, config: TrainConfig,
+             mode: str, wide: Any) -> _Program:
+    """The compiled training program for one architecture, config and data path.
+
+    ``mode`` is ``"shared"`` (one minibatch order, no masks), ``"shared_masked"``
+    (one order, per-model row weights) or ``"masked"`` (per-model orders).
+    ``wide`` is a ``_wide.DenseStack`` for the wide-layout fast path, or None.
+    Cached, so repeated calls reuse the same jitted functions (and jit's own
+    cache keyed on shapes).
+    """
+    tx = _direction(config.optimizer)
+    bs = config.batch_size
+
+    def loss_one(params, xb, yb, wb, l2):
+        out = apply(params, xb)
+        per = per_example_loss(config.loss, out, yb)
+        data = jnp.sum(wb * per) / jnp.maximum(jnp.sum(wb), 1.0)
+        return data + l2 * l2_penalty(params, config.l2_on_bias), data
+
+    def step_one(params, opt_state, xb, yb, wb, hyper, skip_empty):
+        (_, data), grads = jax.value_and_grad(loss_one, has_aux=True)(
+            params, xb, yb, wb, hyper.l2)
+        direction, new_opt = tx.update(grads, opt_state, params)
+        new_params = jax.tree_util.tree_map(
+            lambda p, d: p - hyper.learning_rate * d, params, direction)
+        if skip_empty:
+            # A minibatch with no member rows (padding) leaves the model untouched.
+            live = jnp.sum(wb) > 0
+            keep = lambda new, old: jnp.where(live, new, old)
+            new_params = jax.tree_util.tree_map(keep, new_params, params)
+            new_opt = jax.tree_util.tree_map(keep, new_opt, opt_state)
+        return new_params, new_opt, data
+
+    def init(keys, x1, params):
+        def one(k, p):
+            p = init_params(jax.random.fold_in(k, 0), x1) if p is None else p
+            return p
+
+        if params is None:
+            p = jax.vmap(lambda k: one(k, None))(keys)
+        else:  # copies, so donating the carry never frees the caller's arrays
+            p = jax.tree_util.tree_map(lambda a: jnp.array(a, copy=True), params)
+        if wide is not None:
+            p = wide.to_wide(p)
+            return p, wide.init_opt(tx, p)
+        return p, jax.vmap(tx.init)(p)
+
+    def epoch_shared(carry, order_key, hyper, x, y, masks, e):
+        n = x.shape[0]
+        num_models = hyper.learning_rate.shape[0]
+        order = jnp.argsort(jax.random.uniform(_perm_key(order_key, e), (n,)))
+        idx, valid = _batches(order, jnp.ones((n,), jnp.float32), bs)   # [nb, B]
+        xs, ys = x[idx], y[idx]                                         # [nb, B, d]
+        if masks is None:
+            ws, w_axis = valid, None
+            wsum = jnp.broadcast_to(valid.sum(-1), (num_models, idx.shape[0]))
+        else:
+            ws = jnp.swapaxes(masks[:, idx], 0, 1) * valid[:, None]     # [nb, K, B]
+            w_axis = 0
+            wsum = ws.sum(-1).T                                         # [K, nb]
+
+        if wide is not None:
+            xs = jnp.swapaxes(xs, 1, 2)                                 # [nb, d, B]
+
+            def body(c, b):
+                xb, yb, wb = b
+                p, o, data = wide.step(tx, config, c[0], c[1], xb, yb, wb, hyper)
+                return (p, o), data
+        else:
+            def body(c, b):
+                xb, yb, wb = b
+                step = jax.vmap(functools.partial(step_one, skip_empty=masks is not None),
+                                in_axes=(0, 0, None, None, w_axis, 0))
+                p, o, data = step(c[0], c[1], xb, yb, wb, hyper)
+                return (p, o), data
+
+        carry, losses = jax.lax.scan(body, carry, (xs, ys, ws))         # losses [nb, K]
+        return carry, _epoch_loss(losses.T, wsum)
+
+    def epoch_masked(carry, keys, hyper, x, y, rows, row_w, e):
+        n = x.shape[0]
+        perm_keys = jax.vmap(lambda k: _perm_key(k, e))(keys)
+        idx, w = jax.vmap(lambda k, r, rw: _order(k, n, r, rw))(perm_keys, rows, row_w)
+        idx, w = _batches(idx, w, bs)                                   # [K, nb, B]
+        idx, w = jnp.swapaxes(idx, 0, 1), jnp.swapaxes(w, 0, 1)         # [nb, K, B]
+        step = jax.vmap(functools.partial(step_one, skip_empty=True),
+                        in_axes=(0, 0, 0, 0, 0, 0))
+
+        def body(c, b):
+            i, wb = b
+            p, o, data = step(c[0], c[1], x[i], y[i], wb, hyper)        # x[i]: [K, B, d]
+            return (p, o), data
+
+        carry, losses = jax.lax.scan(body, carry, (idx, w))
+        return carry, _epoch_loss(losses.T, w.sum(-1).T)
+
+    def run(carry, keys, hyper, x, y, rows, row_w, masks, start, stop, losses):
+        # keys: [K] per-model keys ("masked"), or the one key of the shared order.
+        def one_epoch(e, state):
+            c, buf = state
+            if mode == "masked":
+                c, loss = epoch_masked(c, keys, hyper, x, y, rows, row_w, e)
+            else:
+                c, loss = epoch_shared(c, keys, hyper, x, y, masks, e)
+            return c, jax.lax.dynamic_update_index_in_dim(buf, loss, e, axis=1)
+
+        return jax.lax.fori_loop(start, stop, one_epoch, (carry, losses))
+
+    def unwide(p):
+        return p if wide is None else wide.from_wide(p)
+
+    # init and unwide run once per call: compile them fast (unoptimised code is
+    # seconds quicker to build and costs milliseconds here); run is the hot loop.
+    quick = {"xla_backend_optimization_level": 0}
+    return _Program(jax.jit(init, compiler_options=quick),
+                    jax.jit(run, donate_argnums=(0, 10)),
+                    jax.jit(unwide, compiler_options=quick))
+
+
+def _check_data(x, y, config: TrainConfig, num_classes: int | None,
+                num_features: int | None):
     x = _validate.array("x", x, ndim=2, dtype_kind="fiub")
+    if num_features is not None and x.shape[1] != num_features:
+        raise ValueError(f"Expected x with {num_features} columns (the model's num_features);"
+                         f" got x.shape={x.shape}.")
     if config.loss == "cross_entropy":
         y = _validate.array("y", y, ndim=1, dtype_kind="iu")
         if num_classes is not None:
@@ -175,6 +314,10 @@ def fit(
 ) -> tuple[Params, History]:
     """Trains one model with minibatch optax updates.
 
+    The same compiled program as ``fit_many`` with K = 1: model k of
+    ``fit_many(keys, ..., masks=masks)`` equals ``fit(keys[k], ...,
+    weights=masks[k])``.
+
     Args:
       key: PRNG key for initialisation and minibatch order.
       model: a :class:`jaxpriv.models.Model`.
@@ -188,11 +331,14 @@ def fit(
     Returns:
       ``(params, History)``.
     """
+    for f, h in zip(Hyper._fields, hyper):
+        if np.ndim(h) != 0:
+            raise ValueError(f"Expected a scalar hyper.{f} in fit; got shape {np.shape(h)}"
+                             " (use fit_many for one value per model).")
     out, hist = fit_many(
-        key[None],
-        model, x, y, config,
-        Hyper(*(jnp.asarray(h, jnp.float32)[None] for h in hyper)),
-        masks=None if weights is None else np.asarray(weights, np.float32)[None],
+        jnp.asarray(key)[None],
+        model, x, y, config, hyper,
+        masks=None if weights is None else np.asarray(weights)[None],
         params=None if params is None else jax.tree_util.tree_map(lambda p: p[None], params),
     )
     return jax.tree_util.tree_map(lambda p: p[0], out), History(hist.loss[0])
@@ -215,8 +361,9 @@ def fit_many(
 
     Each model has its own init key, member mask and hyperparameters. With
     ``masks`` each model trains on its own member rows (its minibatches are
-    drawn from them alone, in its own order); without, all models train on all
-    rows and share one minibatch order (the fast path).
+    drawn from them alone, in its own order, from its own key): model k equals
+    ``fit(keys[k], ..., weights=masks[k])``. Without, all models train on all
+    rows and share one minibatch order drawn from ``keys[0]`` (the fast path).
 
     Args:
       keys: ``[K]`` PRNG keys (e.g. ``jax.random.split(key, K)``).
@@ -228,131 +375,115 @@ def fit_many(
       masks: optional ``[K, n]`` membership (bool or 0/1 weights); each row's
         weight multiplies its loss. Models may have different member counts.
       params: optional stacked starting parameters ``[K, ...]``.
-      chunk_size: train at most this many models at a time (memory bound).
+      chunk_size: train at most this many models at a time (memory bound);
+        the result is the same as without chunking.
       shared_order: force (True) or forbid (False) a shared minibatch order;
         default: shared exactly when ``masks`` is None.
 
     Returns:
-      ``(params, History)`` with a leading ``[K]`` axis on every leaf.
+      ``(params, History)`` with a leading ``[K]`` axis on every leaf;
+      ``History.loss`` is ``[K, epochs]``.
 
     Example:
       >>> keys = jax.random.split(jax.random.key(0), 8)
       >>> params, hist = fit_many(keys, model, x, y, TrainConfig(epochs=5),
       ...                         Hyper(learning_rate=jnp.logspace(-4, -2, 8)))
+
+    The compiled program is cached: calling again with new keys, data values,
+    masks or hyperparameter values of the same shapes does not recompile.
     """
-    keys = jnp.asarray(keys)
+    from jaxpriv.training import _wide
+
+    if not isinstance(config, TrainConfig):
+        raise ValueError(f"Expected config to be a TrainConfig; got {type(config).__name__}.")
+    keys = jnp.asarray(keys) if not isinstance(keys, jax.Array) else keys
     typed = jax.dtypes.issubdtype(keys.dtype, jax.dtypes.prng_key)
-    if keys.ndim != (1 if typed else 2):
-        raise ValueError(f"Expected keys with a leading [K] axis; got shape {keys.shape}.")
+    if keys.ndim != (1 if typed else 2) or keys.shape[0] == 0:
+        raise ValueError(f"Expected keys with a leading [K] axis, K >= 1; got shape {keys.shape}.")
     num_models = keys.shape[0]
-    num_classes = model.num_classes if isinstance(model, Model) else None
-    x, y = _check_data(x, y, config, num_classes)
+    if isinstance(model, Model):
+        init_params, apply = model.init, model.apply
+        num_classes, num_features = model.num_classes, model.num_features
+    elif isinstance(model, tuple) and len(model) == 2 and all(map(callable, model)):
+        (init_params, apply), num_classes, num_features = model, None, None
+    else:
+        raise ValueError("Expected model to be a jaxpriv.models.Model or an (init, apply)"
+                         f" pair; got {type(model).__name__}.")
+    x, y = _check_data(x, y, config, num_classes, num_features)
     n = x.shape[0]
-    hyper = Hyper(*(jnp.broadcast_to(jnp.asarray(h, jnp.float32), (num_models,))
-                    if np.ndim(h) == 0 else _validate.array(
-                        f"hyper.{f}", h, shape=(num_models,)).astype(np.float32)
+    hyper = Hyper(*hyper) if not isinstance(hyper, Hyper) else hyper
+    hyper = Hyper(*(np.full((num_models,), h, np.float32) if np.ndim(h) == 0
+                    else _validate.array(f"hyper.{f}", h, shape=(num_models,)).astype(np.float32)
                     for f, h in zip(Hyper._fields, hyper)))
+    _validate.positive("hyper.learning_rate", hyper.learning_rate)
+    _validate.positive("hyper.l2", hyper.l2, allow_zero=True)
     if masks is not None:
         masks = _validate.array("masks", masks, shape=(num_models, n),
                                 dtype_kind="biuf").astype(np.float32)
-        if np.any(masks.sum(axis=1) == 0):
+        _validate.positive("masks", masks, allow_zero=True)
+        empty = np.flatnonzero(masks.sum(axis=1) == 0)
+        if empty.size:
             raise ValueError("Expected every model to have at least one member row in masks;"
-                             f" got empty rows at {np.flatnonzero(masks.sum(axis=1) == 0)[:5]}.")
+                             f" got empty rows at {empty[:5].tolist()}.")
     if shared_order is None:
         shared_order = masks is None
     if chunk_size is not None:
         _validate.positive("chunk_size", chunk_size)
-    chunk = num_models if chunk_size is None else min(chunk_size, num_models)
+    chunk = num_models if chunk_size is None else min(int(chunk_size), num_models)
+    if params is not None:
+        bad = [p.shape for p in jax.tree_util.tree_leaves(params)
+               if np.ndim(p) == 0 or np.shape(p)[0] != num_models]
+        if bad:
+            raise ValueError(f"Expected params leaves with a leading [K={num_models}] axis;"
+                             f" got shapes {bad[:3]}.")
 
-    init_opt, step = _make_train_fns(model, config)
-    init_params = model.init if isinstance(model, Model) else model[0]
+    mode = "masked" if not shared_order else ("shared" if masks is None else "shared_masked")
+    fast = mode == "shared" and config.loss == "cross_entropy" and _FAST_PATH
+    wide = _wide.dense_stack(model) if fast else None
+    base = dataclasses.replace(config, progress=False)  # progress does not change the program
+    prog = _program(init_params, apply, base, mode, wide)
+
     xj = jnp.asarray(x, jnp.float32)
-    yj = jnp.asarray(y)
-
-    # Row order for each model: member rows first, so a model with m members
-    # draws its minibatches from them alone. Models with fewer members pad with
-    # weight-0 rows.
-    if masks is None:
-        m = n
-        rows = np.broadcast_to(np.arange(n), (num_models, n))
-        row_w = np.ones((num_models, n), np.float32)
-    else:
-        m = int(masks.astype(bool).sum(axis=1).max())
-        order = np.argsort(~(masks > 0), axis=1, kind="stable")[:, :m]
-        rows = order
-        row_w = np.take_along_axis(masks, order, axis=1)
-    rows = jnp.asarray(rows, jnp.int32)
-    row_w = jnp.asarray(row_w, jnp.float32)
-    w_full = jnp.asarray(np.ones((num_models, n), np.float32) if masks is None else masks)
-
-    def epoch_one(carry, rows_k, w_k, perm_key, hyper_k):
-        # One model's epoch: permute its member rows, scan over minibatches.
-        # Order member rows by a per-row random draw (padding last), so a
-        # model's order depends on its key and members only, not on K.
-        u = jax.random.uniform(perm_key, (n,))[rows_k]
-        perm = jnp.argsort(jnp.where(w_k > 0, u, 2.0))
-        idx, wb = _batches(rows_k[perm], w_k[perm], config.batch_size)
-
-        def body(c, b):
-            i, w = b
-            return step(c, (xj[i], yj[i], w), hyper_k)
-
-        carry, losses = jax.lax.scan(body, carry, (idx, wb))
-        wsum = jnp.maximum(wb.sum(axis=1), 1e-9)
-        return carry, jnp.sum(losses * wsum) / jnp.sum(wsum)
-
-    def epoch_shared(carry, perm_key, hyper_k, w_all):
-        # All models share the minibatch order; x[idx] is not batched over models.
-        perm = jax.random.permutation(perm_key, n)
-        idx, valid = _batches(perm, jnp.ones((n,), jnp.float32), config.batch_size)
-
-        def body(c, b):
-            i, v = b
-            xb, yb = xj[i], yj[i]
-
-            def one(c_k, h_k, w_k):
-                return step(c_k, (xb, yb, v * w_k[i]), h_k)
-
-            return jax.vmap(one)(c, hyper_k, w_all)
-
-        carry, losses = jax.lax.scan(body, carry, (idx, valid))
-        return carry, losses.mean(axis=0)
-
-    @jax.jit
-    def init_chunk(keys_c, hyper_c, params_c):
-        def one(k, h, p):
-            p = init_params(jax.random.fold_in(k, 0), xj[:1]) if p is None else p
-            return p, init_opt(p, h.learning_rate)
-
-        if params_c is None:
-            return jax.vmap(lambda k, h: one(k, h, None))(keys_c, hyper_c)
-        return jax.vmap(one)(keys_c, hyper_c, params_c)
-
-    @jax.jit
-    def run_epoch(carry, keys_c, hyper_c, rows_c, w_c, w_full_c, epoch):
-        if shared_order:
-            perm_key = jax.random.fold_in(jax.random.fold_in(keys_c[0], 1), epoch)
-            return epoch_shared(carry, perm_key, hyper_c, w_full_c)
-        perm_keys = jax.vmap(lambda k: jax.random.fold_in(jax.random.fold_in(k, 1), epoch))(keys_c)
-        return jax.vmap(epoch_one)(carry, rows_c, w_c, perm_keys, hyper_c)
+    yj = jnp.asarray(y, jnp.int32 if config.loss == "cross_entropy" else jnp.float32)
+    if mode == "masked":
+        # Member rows first: a model with m members draws its minibatches from
+        # them alone; models with fewer members than the largest pad with
+        # weight-0 rows (whole padding batches are skipped).
+        # Rounded up to whole minibatches, so new masks with a similar largest
+        # member count reuse the compiled program.
+        m = min(n, math.ceil(int((masks > 0).sum(axis=1).max()) / config.batch_size)
+                * config.batch_size)
+        rows_all = np.argsort(~(masks > 0), axis=1, kind="stable")[:, :m].astype(np.int32)
+        roww_all = np.take_along_axis(masks, rows_all, axis=1)
+    masks_j = None if masks is None else jnp.asarray(masks)
 
     out_params, out_loss = [], []
     starts = list(range(0, num_models, chunk))
+    # With a bar, one call per epoch; without, one call for the whole run.
+    step = 1 if config.progress else config.epochs
     with _progress(len(starts) * config.epochs, f"training {num_models} model(s)",
                    config.progress) as bar:
         for s in starts:
             sl = slice(s, s + chunk)
-            hyper_c = Hyper(*(h[sl] for h in hyper))
+            k_c = keys[sl]
+            h_c = Hyper(*(jnp.asarray(h[sl]) for h in hyper))
             p0 = None if params is None else jax.tree_util.tree_map(lambda p: p[sl], params)
-            carry = init_chunk(keys[sl], hyper_c, p0)
-            losses = []
-            for e in range(config.epochs):
-                carry, loss = run_epoch(carry, keys[sl], hyper_c, rows[sl], row_w[sl],
-                                        w_full[sl], jnp.int32(e))
-                losses.append(loss)
-                bar.update(1)
-            out_params.append(carry[0])
-            out_loss.append(jnp.stack(losses, axis=-1))
+            carry = prog.init(k_c, xj[:1], p0)
+            losses = jnp.zeros((k_c.shape[0], config.epochs), jnp.float32)
+            rows = row_w = None
+            if mode == "masked":
+                rows, row_w = jnp.asarray(rows_all[sl]), jnp.asarray(roww_all[sl])
+            m_c = None if masks_j is None else masks_j[sl]
+            for e in range(0, config.epochs, step):
+                stop = min(e + step, config.epochs)
+                run_keys = k_c if mode == "masked" else keys[0]  # one order for all chunks
+                carry, losses = prog.run(carry, run_keys, h_c, xj, yj, rows, row_w, m_c,
+                                         jnp.int32(e), jnp.int32(stop), losses)
+                bar.update(stop - e)
+            out_params.append(prog.unwide(carry[0]))
+            out_loss.append(losses)
+    if len(out_params) == 1:
+        return out_params[0], History(out_loss[0])
     stacked = jax.tree_util.tree_map(lambda *p: jnp.concatenate(p, axis=0), *out_params)
     return stacked, History(jnp.concatenate(out_loss, axis=0))
 
@@ -361,9 +492,19 @@ def predict_proba(apply_fn: Callable, params: Params, x: Any,
                   batch_size: int = 4096) -> jax.Array:
     """Softmax probabilities ``[n, c]``, in batches of ``batch_size`` rows."""
     x = jnp.asarray(x, jnp.float32)
-    fn = jax.jit(lambda p, xb: jax.nn.softmax(apply_fn(p, xb), axis=-1))
+    fn = _softmax_fn(apply_fn)
     return jnp.concatenate([fn(params, x[i:i + batch_size])
                             for i in range(0, x.shape[0], batch_size)], axis=0)
+
+
+@functools.lru_cache(maxsize=64)
+def _softmax_fn(apply_fn: Callable) -> Callable:
+    return jax.jit(lambda p, xb: jax.nn.softmax(apply_fn(p, xb), axis=-1))
+
+
+@functools.lru_cache(maxsize=64)
+def _logits_many_fn(apply_fn: Callable) -> Callable:
+    return jax.jit(jax.vmap(apply_fn, in_axes=(0, None)))
 
 
 def accuracy(apply_fn: Callable, params: Params, x: Any, y: Any) -> float:
@@ -375,5 +516,5 @@ def accuracy(apply_fn: Callable, params: Params, x: Any, y: Any) -> float:
 def accuracy_many(apply_fn: Callable, params: Params, x: Any, y: Any) -> np.ndarray:
     """Accuracy of each of K stacked models: ``[K]``."""
     x = jnp.asarray(x, jnp.float32)
-    logits = jax.jit(jax.vmap(apply_fn, in_axes=(0, None)))(params, x)
+    logits = _logits_many_fn(apply_fn)(params, x)
     return np.asarray(jnp.mean(jnp.argmax(logits, -1) == jnp.asarray(y)[None], axis=-1))

@@ -1,0 +1,220 @@
+"""Tests for jaxpriv.training: fit, fit_many (shared and masked paths), the fast path."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jaxpriv import data, models, training
+from jaxpriv.training import _fit, _wide
+
+# One data set, model and config for (almost) every test, so the compiled
+# programs are shared across tests (fit_many caches them per shapes).
+_DS = data.load_digits()
+X_TRAIN, Y_TRAIN = np.asarray(_DS.x[:1200]), np.asarray(_DS.y[:1200])
+X_TEST, Y_TEST = np.asarray(_DS.x[1200:]), np.asarray(_DS.y[1200:])
+MLP = models.make_model("mlp", num_features=64, num_classes=10, hidden=(16,), activation="tanh")
+CFG = training.TrainConfig(epochs=8, batch_size=64)
+HYPER = training.Hyper(learning_rate=3e-3)
+MASKS = np.random.default_rng(0).random((2, X_TRAIN.shape[0])) < 0.4  # [K=2, n]
+
+
+def _keys(k, seed=0):
+    return jax.random.split(jax.random.key(seed), k)
+
+
+def _allclose(a, b, rtol=1e-5, atol=1e-6):
+    for u, v in zip(jax.tree_util.tree_leaves(a), jax.tree_util.tree_leaves(b)):
+        np.testing.assert_allclose(np.asarray(u), np.asarray(v), rtol=rtol, atol=atol)
+
+
+def _row(tree, k):
+    return jax.tree_util.tree_map(lambda p: p[k], tree)
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    params, hist = training.fit(jax.random.key(1), MLP, X_TRAIN, Y_TRAIN, CFG, HYPER)
+    return params, hist
+
+
+def test_fit_learns_digits(fitted):
+    params, hist = fitted
+    acc = training.accuracy(MLP.apply, params, X_TEST, Y_TEST)
+    assert acc > 0.85, acc  # chance is 0.1
+    assert hist.loss.shape == (CFG.epochs,)
+    assert float(hist.loss[-1]) < 0.5 * float(hist.loss[0])
+
+
+def test_fit_is_deterministic(fitted):
+    again, hist = training.fit(jax.random.key(1), MLP, X_TRAIN, Y_TRAIN, CFG, HYPER)
+    _allclose(fitted[0], again, rtol=0, atol=0)
+    other, _ = training.fit(jax.random.key(2), MLP, X_TRAIN, Y_TRAIN, CFG, HYPER)
+    assert not np.allclose(other["out"]["kernel"], again["out"]["kernel"])
+
+
+def test_progress_bar_gives_the_same_result(fitted):
+    cfg = training.TrainConfig(epochs=CFG.epochs, batch_size=CFG.batch_size, progress=True)
+    params, hist = training.fit(jax.random.key(1), MLP, X_TRAIN, Y_TRAIN, cfg, HYPER)
+    _allclose(fitted[0], params, rtol=0, atol=0)
+    _allclose(fitted[1], hist, rtol=0, atol=0)
+
+
+def test_fit_many_masked_model_k_equals_fit_with_its_key_and_weights():
+    keys = _keys(2)
+    params, hist = training.fit_many(keys, MLP, X_TRAIN, Y_TRAIN, CFG, HYPER, masks=MASKS)
+    assert hist.loss.shape == (2, CFG.epochs)
+    for k in range(2):
+        one, h1 = training.fit(keys[k], MLP, X_TRAIN, Y_TRAIN, CFG, HYPER, weights=MASKS[k])
+        _allclose(_row(params, k), one, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(hist.loss[k], h1.loss, rtol=1e-5)
+    # A model trained on its members only differs from the other model.
+    assert not np.allclose(params["out"]["kernel"][0], params["out"]["kernel"][1])
+
+
+def test_fast_path_equals_generic_vmap_path():
+    """The wide-layout path for dense stacks computes what the vmapped flax model does."""
+    model = MLP
+    assert _wide.dense_stack(model) is not None
+    assert _wide.dense_stack(models.make_model("softmax", num_features=64, num_classes=10))
+    assert _wide.dense_stack((MLP.init, MLP.apply)) is None
+    keys = _keys(2, seed=3)
+    hyper = training.Hyper(learning_rate=jnp.array([1e-3, 1e-2]), l2=jnp.array([0.0, 1e-2]))
+    fast, hf = training.fit_many(keys, model, X_TRAIN, Y_TRAIN, CFG, hyper)
+    try:
+        _fit._FAST_PATH = False
+        slow, hs = training.fit_many(keys, model, X_TRAIN, Y_TRAIN, CFG, hyper)
+    finally:
+        _fit._FAST_PATH = True
+    assert jax.tree_util.tree_structure(fast) == jax.tree_util.tree_structure(slow)
+    _allclose(fast, slow, rtol=2e-4, atol=2e-5)
+    np.testing.assert_allclose(hf.loss, hs.loss, rtol=2e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("masked", [False, True])
+def test_chunk_size_gives_the_same_result(masked):
+    keys = _keys(2)
+    masks = MASKS if masked else None
+    whole, hw = training.fit_many(keys, MLP, X_TRAIN, Y_TRAIN, CFG, HYPER, masks=masks)
+    parts, hp = training.fit_many(keys, MLP, X_TRAIN, Y_TRAIN, CFG, HYPER, masks=masks,
+                                  chunk_size=1)
+    _allclose(whole, parts, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(hw.loss, hp.loss, rtol=1e-5)
+
+
+def test_hyperparameters_are_vmapped():
+    keys = jnp.stack([jax.random.key(4)] * 2)  # same init and order: only hyper differs
+    lr = training.Hyper(learning_rate=jnp.array([1e-4, 3e-3]))
+    params, hist = training.fit_many(keys, MLP, X_TRAIN, Y_TRAIN, CFG, lr)
+    assert float(hist.loss[1, -1]) < float(hist.loss[0, -1])  # the larger step learns faster
+    l2 = training.Hyper(learning_rate=3e-3, l2=jnp.array([0.0, 0.3]))
+    params, _ = training.fit_many(keys, MLP, X_TRAIN, Y_TRAIN, CFG, l2)
+    norms = [float(jnp.sum(params["hidden_0"]["kernel"][k] ** 2)) for k in range(2)]
+    assert norms[1] < 0.5 * norms[0], norms
+
+
+def test_no_recompilation_for_new_values():
+    """New keys, data values, masks and hyperparameter values reuse the program."""
+    hyper = training.Hyper(learning_rate=jnp.array([2e-3, 5e-4]), l2=jnp.array([0.1, 0.0]))
+    x2, y2 = X_TRAIN[::-1].copy(), Y_TRAIN[::-1].copy()
+    training.fit_many(_keys(2), MLP, X_TRAIN, Y_TRAIN, CFG, HYPER)
+    prog = _fit._program(MLP.init, MLP.apply, CFG, "shared", _wide.dense_stack(MLP))
+    size = prog.run._cache_size()
+    training.fit_many(_keys(2, seed=9), MLP, x2, y2, CFG, hyper)
+    assert prog.run._cache_size() == size
+    # The masked path: new masks (same largest member count), keys and values.
+    training.fit_many(_keys(2), MLP, X_TRAIN, Y_TRAIN, CFG, HYPER, masks=MASKS)
+    masked = _fit._program(MLP.init, MLP.apply, CFG, "masked", None)
+    size = masked.run._cache_size()
+    shuffled = MASKS[:, np.random.default_rng(1).permutation(MASKS.shape[1])]
+    training.fit_many(_keys(2, seed=5), MLP, x2, y2, CFG, hyper, masks=shuffled)
+    assert masked.run._cache_size() == size
+
+
+def test_fine_tuning_keeps_the_callers_params(fitted):
+    start = fitted[0]
+    tuned, _ = training.fit(jax.random.key(7), MLP, X_TRAIN, Y_TRAIN, CFG, HYPER, params=start)
+    np.asarray(start["out"]["kernel"])  # still alive (the carry is donated, not the input)
+    assert not np.allclose(tuned["out"]["kernel"], start["out"]["kernel"])
+    acc = training.accuracy(MLP.apply, tuned, X_TEST, Y_TEST)
+    assert acc > 0.85
+
+
+def test_shared_order_with_masks_trains_on_members_only():
+    x = X_TRAIN[:256]
+    y = Y_TRAIN[:256]
+    masks = np.zeros((2, 256), bool)
+    masks[0, y < 5] = True
+    masks[1, y >= 5] = True
+    params, _ = training.fit_many(_keys(2), MLP, x, y, CFG, HYPER, masks=masks,
+                                  shared_order=True)
+    preds = [np.asarray(jnp.argmax(MLP.apply(_row(params, k), x), -1)) for k in range(2)]
+    assert np.mean(preds[0] < 5) > 0.9 and np.mean(preds[1] >= 5) > 0.9
+
+
+def test_mse_regression_with_an_init_apply_pair_traces_once():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(256, 3)).astype(np.float32)
+    y = (x @ np.array([1.0, -2.0, 0.5]) + 0.3).astype(np.float32)
+    traces = {"n": 0}
+
+    def init(key, xb):
+        return {"w": jnp.zeros((xb.shape[1],)), "b": jnp.zeros(())}
+
+    def apply(p, xb):
+        traces["n"] += 1  # counts traces, not calls: runs only while jax traces
+        return xb @ p["w"] + p["b"]
+
+    cfg = training.TrainConfig(epochs=30, batch_size=32, loss="mse", optimizer="momentum")
+    params, hist = training.fit(jax.random.key(0), (init, apply), x, y, cfg,
+                                training.Hyper(learning_rate=0.05))
+    np.testing.assert_allclose(params["w"], [1.0, -2.0, 0.5], atol=0.05)
+    assert float(hist.loss[-1]) < 1e-2
+    seen = traces["n"]
+    assert seen > 0
+    # New key, data values and hyperparameters: no new trace (no recompilation).
+    training.fit(jax.random.key(1), (init, apply), -x, y + 1, cfg,
+                 training.Hyper(learning_rate=0.01, l2=0.1))
+    assert traces["n"] == seen
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(x=X_TRAIN[:, :10]), "64 columns"),
+    (dict(x=X_TRAIN[0]), "2 dimensions"),
+    (dict(y=Y_TRAIN[:10]), "same number of rows"),
+    (dict(y=np.where(Y_TRAIN == 3, 10, Y_TRAIN)), r"y in \[0, 9\]"),
+    (dict(y=Y_TRAIN.astype(np.float32)), "dtype kind"),
+    (dict(x=np.where(np.arange(64) == 5, np.nan, X_TRAIN)), "NaN"),
+    (dict(x=X_TRAIN[:0], y=Y_TRAIN[:0]), "non-empty"),
+    (dict(masks=np.zeros((2, 1200), bool)), "at least one member"),
+    (dict(masks=MASKS[:, :10]), "masks to have shape"),
+    (dict(hyper=training.Hyper(learning_rate=jnp.ones(3))), "hyper.learning_rate"),
+    (dict(hyper=training.Hyper(learning_rate=-1.0)), "learning_rate"),
+    (dict(keys=jax.random.key(0)), "leading \\[K\\] axis"),
+    (dict(chunk_size=0), "chunk_size"),
+    (dict(model="mlp"), "Model"),
+    (dict(params={"w": jnp.zeros((3, 2))}), "leading \\[K=2\\] axis"),
+])
+def test_bad_input_is_rejected(kwargs, match):
+    args = dict(keys=_keys(2), model=MLP, x=X_TRAIN, y=Y_TRAIN, hyper=HYPER)
+    args.update(kwargs)
+    with pytest.raises(ValueError, match=match):
+        training.fit_many(args.pop("keys"), args.pop("model"), args.pop("x"), args.pop("y"),
+                          CFG, **args)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(optimizer="rmsprop"), "Unknown optimizer='rmsprop'.*'adam'"),
+    (dict(loss="hinge"), "Unknown loss='hinge'.*'cross_entropy'"),
+    (dict(epochs=0), "epochs"),
+    (dict(batch_size=-1), "batch_size"),
+])
+def test_bad_config_is_rejected(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        training.TrainConfig(**kwargs)
+
+
+def test_fit_rejects_per_model_hyper():
+    with pytest.raises(ValueError, match="scalar hyper.learning_rate"):
+        training.fit(jax.random.key(0), MLP, X_TRAIN, Y_TRAIN, CFG,
+                     training.Hyper(learning_rate=jnp.ones(2)))
