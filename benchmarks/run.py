@@ -97,6 +97,10 @@ def markdown(result: dict) -> str:
     if by_base:
         lines += ["", "| baseline | records | geometric-mean ratio |", "|---|---:|---:|"]
         lines += [f"| {b} | {len(v)} | {geomean(v):.2f}x |" for b, v in sorted(by_base.items())]
+    if "matmul_roofline" in by_base:
+        lines += ["", "For `matmul_roofline` the baseline is the time the same FLOPs take as one "
+                      "large matmul on this machine, so the ratio is the fraction of that "
+                      "roofline reached (1.00x: as fast as a dense matmul), not a speed-up."]
     bad = [b for b in result["benchmarks"] if b["status"] != "ok"]
     if bad:
         lines += ["", "Not measured: " + "; ".join(f"{b['script']}: {b['status']}"
