@@ -51,4 +51,5 @@ def main(args: argparse.Namespace) -> int:
           f"({sum(u['resumed'] for u in results['units'])} units resumed).")
     print(f"  {args.out}/report.html, report.md, results.json, "
           f"{config.table or args.out + '/results.csv'}")
+    print(f"  serve the target: jaxpriv serve {results['targets']['undefended']['file']}")
     return 0

@@ -178,6 +178,9 @@ def test_remote_oracle_is_an_oracle(server):
             remote.query(np.zeros((2, 3)))
         out = jax.jit(remote.pure_fn)(jax.random.key(0), x[:5])
         np.testing.assert_array_equal(out, remote.query(x[:5]))
+        k = jax.random.key(0)
+        batched = jax.jit(jax.vmap(lambda xb: remote.pure_fn(k, xb)))(x[:6].reshape(2, 3, D))
+        np.testing.assert_array_equal(batched.reshape(6, C), remote.query(x[:6]))
     with oracles.RemoteOracle(server["url"], MAIN, budget=3) as capped:
         with pytest.raises(oracles.QueryBudgetExceeded):
             capped.query(x[:4])
