@@ -508,8 +508,33 @@ def _result(state: _State, select: str, queries) -> MIFaceResult:
                         iterations=state.iters, stop_reason=state.reason, queries=queries)
 
 
+_NUM_CLASSES_CACHE: dict = {}
+
+
 def _num_classes(apply_fn, params, d):
-    out = jax.eval_shape(lambda p: apply_fn(p, jnp.zeros((1, d), jnp.float32)), params)
+    # Cached per (apply_fn, parameter shapes, d): a second attack does not trace
+    # apply_fn again just to read its output width.
+    leaves, treedef = jax.tree_util.tree_flatten(params)
+    sig = (apply_fn, treedef, tuple((np.shape(a), str(getattr(a, "dtype", type(a))))
+                                    for a in leaves), d)
+    try:
+        hit = _NUM_CLASSES_CACHE.get(sig)
+    except TypeError:  # unhashable apply_fn
+        hit, sig = None, None
+    if hit is not None:
+        return hit
+    n = _num_classes_uncached(apply_fn, params, d)
+    if sig is not None and len(_NUM_CLASSES_CACHE) < 256:
+        _NUM_CLASSES_CACHE[sig] = n
+    return n
+
+
+def _num_classes_uncached(apply_fn, params, d):
+    try:
+        out = jax.eval_shape(lambda p: apply_fn(p, jnp.zeros((1, d), jnp.float32)), params)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"Expected apply_fn(params, x[1, {d}]) to run with "
+                         f"config.num_features={d}; it failed: {e}") from None
     if len(out.shape) != 2 or out.shape[0] != 1:
         raise ValueError(
             f"Expected apply_fn(params, x[1, {d}]) to return [1, num_classes]; got shape "
