@@ -23,7 +23,7 @@ from jaxpriv.oracles import Oracle
 
 
 def _standardized_apply(apply_fn: Callable, params: Any, x: jax.Array) -> jax.Array:
-    return apply_fn(params["net"], (x - params["mean"]) / params["std"])
+    return apply_fn(params["net"], (x - params["mean"][None]) / params["std"][None])
 
 
 def digits_target(key: jax.Array, *, hidden: tuple[int, ...] = (64,), epochs: int = 30,

@@ -59,7 +59,8 @@ def _cw_one(apply_fn, params, x, t, lr, c0, kappa, *, steps, search_steps, clip)
     """One item: ``x [d]``, target ``t`` -> best adversarial ``[d]`` and its L2^2."""
     lo, hi = clip
     to_x = lambda w: lo + (hi - lo) * (jnp.tanh(w) + 1.0) / 2.0
-    w0 = jnp.arctanh(jnp.clip((x - lo) / (hi - lo) * 2.0 - 1.0, -1 + 1e-6, 1 - 1e-6))
+    # 0.999 (not 1 - 1e-6) keeps saturated pixels within reach of a few Adam steps.
+    w0 = jnp.arctanh(jnp.clip((x - lo) / (hi - lo) * 2.0 - 1.0, -1.0, 1.0) * 0.999)
     opt = optax.adam(lr)
 
     def f(logits):
