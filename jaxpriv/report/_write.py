@@ -58,6 +58,11 @@ def build_blocks(results: dict[str, Any], out_dir: str | os.PathLike,
         blocks.append(("p", f"{ds['rows']} rows, {ds['features']} features, {ds['classes']} "
                             f"classes; {ds['members']} members (the target's training set), "
                             f"{ds['nonmembers']} non-members, {ds['test']} test rows."))
+    if cfg:
+        keep = ("dataset", "model", "hidden", "activation", "epochs", "batch_size",
+                "learning_rate", "member_fraction", "nonmember_fraction", "seed", "smoke")
+        blocks.append(("p", "Config: " + ", ".join(
+            f"{k}={_table._fmt(cfg[k])}" for k in keep if k in cfg) + "."))
     blocks.append(("h2", "Targets"))
     blocks.append(("table", [{"target": k, **{kk: vv for kk, vv in v.items() if kk != "file"}}
                              for k, v in results.get("targets", {}).items()]))
