@@ -62,3 +62,16 @@ def test_bad_configs_name_the_problem(tmp_path, text, match):
 def test_missing_file():
     with pytest.raises(FileNotFoundError, match="No config file"):
         load_config("/nonexistent/config.toml")
+
+
+def test_cli_prints_config_and_reports_bad_options(capsys, tmp_path):
+    from jaxpriv import cli
+
+    assert cli.main(["run", "--print-config"]) == 0
+    assert capsys.readouterr().out == default_toml()
+    assert cli.main(["run", "--smoke", "--dataset", "mnist", "--out", str(tmp_path)]) == 2
+    assert "Unknown dataset='mnist'" in capsys.readouterr().err
+    bad = tmp_path / "bad.toml"
+    bad.write_text("epochs = 3\nlearning_rat = 0.1\n")
+    assert cli.main(["run", str(bad), "--out", str(tmp_path)]) == 2
+    assert "learning_rat; known keys:" in capsys.readouterr().err
