@@ -22,7 +22,6 @@ import dataclasses
 import functools
 from typing import Any, NamedTuple
 
-import dp_accounting
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -207,8 +206,10 @@ def dp_sgd(key: jax.Array, model: Model, x: Any, y: Any,
 
 
 def dp_event(*, noise_multiplier: float, steps: int, num_examples: int, batch_size: int,
-             sampling: str = "poisson") -> dp_accounting.DpEvent:
+             sampling: str = "poisson") -> "dp_accounting.DpEvent":
     """The ``dp_accounting`` event of a DP-SGD run."""
+    import dp_accounting
+
     _validate.positive("noise_multiplier", noise_multiplier)
     _validate.positive("steps", steps)
     _validate.positive("num_examples", num_examples)
@@ -225,6 +226,8 @@ def dp_event(*, noise_multiplier: float, steps: int, num_examples: int, batch_si
 
 
 def _accountant(name: str, sampling: str):
+    import dp_accounting
+
     _validate.one_of("accountant", name, ACCOUNTANTS)
     rel = (dp_accounting.NeighboringRelation.ADD_OR_REMOVE_ONE if sampling == "poisson"
            else dp_accounting.NeighboringRelation.REPLACE_ONE)
@@ -270,6 +273,8 @@ def calibrate_noise_multiplier(*, target_epsilon: float, steps: int, num_example
     """
     _validate.positive("target_epsilon", target_epsilon)
     _validate.in_range("delta", delta, 1e-300, 1.0 - 1e-12)
+
+    import dp_accounting
 
     def make_event(sigma):
         return dp_event(noise_multiplier=max(float(sigma), 1e-6), steps=steps,

@@ -1,0 +1,120 @@
+"""``jaxpriv sweep``: one program per grid, attacks per setting, resume, devices, processes."""
+
+import json
+import os
+import pathlib
+import socket
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from jaxpriv.experiments import sweep
+
+NUMERIC = ("train_accuracy", "test_accuracy", "test_ece", "inversion_identification",
+           "inversion_confidence", "membership_auc", "membership_advantage")
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+
+class _Stop(KeyboardInterrupt):
+    pass
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """A smoke MID sweep, interrupted after its first setting and resumed."""
+    out = tmp_path_factory.mktemp("sweep_ref")
+    cfg = sweep.smoke_config(chunk_size=2)
+    seen = []
+
+    def stop_after_first(row):
+        seen.append(row["index"])
+        raise _Stop
+
+    with pytest.raises(_Stop):
+        sweep.run_sweep(cfg, out, on_setting=stop_after_first)
+    saved = sorted(p.name for p in (out / "settings").glob("setting_*.json"))
+    assert seen == [0] and saved == ["setting_000.json"]
+    res = sweep.run_sweep(cfg, out)
+    return cfg, out, res
+
+
+def _values(rows):
+    return np.array([[r[k] for k in NUMERIC] for r in rows], np.float64)
+
+
+def test_resume_computes_only_missing_settings(reference):
+    cfg, out, res = reference
+    assert res["computed"] == [1, 2, 3]
+    assert [r["index"] for r in res["rows"]] == [0, 1, 2, 3]
+    again = sweep.run_sweep(cfg, out)
+    assert again["computed"] == []
+    np.testing.assert_array_equal(_values(again["rows"]), _values(res["rows"]))
+    for name in ("table.csv", "table.md", "privacy_utility.png", "results.json"):
+        assert (out / name).exists()
+    assert (out / "table.csv").read_text().startswith("lambda,")
+
+
+def test_mid_lambda_lowers_inversion_and_accuracy(reference):
+    _, _, res = reference
+    rows = res["rows"]
+    assert [r["value"] for r in rows] == [0.0, 0.01, 0.1, 1.0]
+    assert rows[-1]["inversion_identification"] < rows[0]["inversion_identification"]
+    assert rows[-1]["inversion_confidence"] < rows[0]["inversion_confidence"]
+    assert rows[-1]["test_accuracy"] < rows[0]["test_accuracy"]
+    assert all(0.0 <= r["membership_auc"] <= 1.0 for r in rows)
+
+
+def _run_cli(args, env_extra, cwd):
+    env = dict(os.environ, JAX_PLATFORMS="cpu", **env_extra)
+    return subprocess.Popen([sys.executable, "-m", "jaxpriv.cli", "sweep", "--smoke", *args],
+                            env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True)
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_four_devices_and_two_processes_match_one_device(reference, tmp_path):
+    _, _, res = reference
+    four = _run_cli(["--out", str(tmp_path / "four")],
+                    {"XLA_FLAGS": "--xla_force_host_platform_device_count=4"}, ROOT)
+    out4, _ = four.communicate(timeout=300)
+    assert four.returncode == 0, out4
+    r4 = json.loads((tmp_path / "four" / "results.json").read_text())
+    assert r4["devices"] == 4
+    np.testing.assert_allclose(_values(r4["rows"]), _values(res["rows"]), rtol=1e-5, atol=1e-6)
+
+    port = _free_port()
+    procs = [_run_cli(["--out", str(tmp_path / "two"), "--coordinator", f"127.0.0.1:{port}",
+                       "--num-processes", "2", "--process-id", str(i)],
+                      {"XLA_FLAGS": ""}, ROOT) for i in range(2)]
+    outs = [p.communicate(timeout=300)[0] for p in procs]
+    assert all(p.returncode == 0 for p in procs), outs
+    r2 = json.loads((tmp_path / "two" / "results.json").read_text())
+    assert r2["processes"] == 2 and r2["devices"] == 2
+    np.testing.assert_allclose(_values(r2["rows"]), _values(res["rows"]), rtol=1e-5, atol=1e-6)
+
+
+def test_dp_sweep_reports_epsilon(tmp_path):
+    res = sweep.run_sweep(sweep.smoke_config(defense="dp", values=(0.5, 5.0), steps=20,
+                                             inversion_steps=5, inversion_labels=2),
+                          tmp_path / "dp")
+    eps = [r["epsilon"] for r in res["rows"]]
+    assert eps[0] > eps[1] > 0
+    assert (tmp_path / "dp" / "table.csv").read_text().startswith("noise_multiplier,epsilon,")
+
+
+def test_config_validation():
+    with pytest.raises(ValueError, match="defense"):
+        sweep.SweepConfig(defense="dropout")
+    with pytest.raises(ValueError, match="values"):
+        sweep.SweepConfig(defense="dp", values=(0.0, 1.0))
+    with pytest.raises(ValueError, match="integer"):
+        sweep.SweepConfig(defense="round", values=(1.5,))
+    with pytest.raises(ValueError, match="member_fraction"):
+        sweep.SweepConfig(member_fraction=0.8, nonmember_fraction=0.3)
