@@ -61,7 +61,7 @@ def data_domain(x: Any) -> Domain:
 def uniform_queries(key: jax.Array, domain: Domain, n: int, dtype=jnp.float32) -> jax.Array:
     """``n`` points drawn uniformly from ``domain``: ``[n, d]``."""
     u = jax.random.uniform(key, (n, domain.low.shape[0]), dtype)
-    return domain.low.astype(dtype) + (domain.high - domain.low).astype(dtype) * u
+    return domain.low.astype(dtype)[None, :] + (domain.high - domain.low).astype(dtype)[None, :] * u
 
 
 class ExtractionResult(NamedTuple):

@@ -21,6 +21,7 @@ import time
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 
 from jaxpriv import _validate
 from jaxpriv.attacks.extraction._common import (Domain, ExtractionResult, cached_jit,
@@ -148,7 +149,9 @@ class RetrainConfig:
       rounds: adaptive rounds (``m / rounds`` queries each).
       line_steps: bisection steps of each line search.
       candidates: random candidates scored per adaptive round (free: not queried).
-      epochs, batch_size, learning_rate, l2: training of the stolen model.
+      train_steps, learning_rate, l2: training of the stolen model: full-batch
+        Adam steps on the (weighted) cross-entropy plus ``l2 / 2 |w|^2``, one
+        ``lax.scan`` compiled once and reused by every round.
     """
 
     model: Model
@@ -157,9 +160,8 @@ class RetrainConfig:
     rounds: int = 10
     line_steps: int = 8
     candidates: int = 4096
-    epochs: int = 100
-    batch_size: int = 64
-    learning_rate: float = 1e-2
+    train_steps: int = 300
+    learning_rate: float = 5e-2
     l2: float = 0.0
 
     def __post_init__(self):
@@ -171,8 +173,7 @@ class RetrainConfig:
         _validate.positive("rounds", self.rounds)
         _validate.positive("line_steps", self.line_steps)
         _validate.positive("candidates", self.candidates)
-        _validate.positive("epochs", self.epochs)
-        _validate.positive("batch_size", self.batch_size)
+        _validate.positive("train_steps", self.train_steps)
         _validate.positive("learning_rate", self.learning_rate)
         _validate.positive("l2", self.l2, allow_zero=True)
         if self.strategy == "adaptive" and self.queries < 2 * self.rounds:
@@ -205,6 +206,33 @@ def _line_points(pure_fn, steps: int, key, x, y):
     return near, across, y[partner], differ
 
 
+def _train(model: Model, steps: int, learning_rate: float, l2: float, key, params, x, y, w):
+    """``steps`` full-batch Adam steps on the weighted cross-entropy."""
+    tx = optax.adam(learning_rate)
+
+    def loss(p):
+        per = optax.softmax_cross_entropy_with_integer_labels(model.apply(p, x), y)
+        return jnp.sum(w * per) / jnp.maximum(jnp.sum(w), 1.0) + l2 * training.l2_penalty(p)
+
+    def step(carry, _):
+        p, s = carry
+        g = jax.grad(loss)(p)
+        u, s = tx.update(g, s, p)
+        return (optax.apply_updates(p, u), s), None
+
+    (params, _), _ = jax.lax.scan(step, (params, tx.init(params)), None, length=steps)
+    return params
+
+
+def _init(model: Model, key, x):
+    return model.init(key, x[:1])
+
+
+def _margin_pick(model: Model, n: int, params, cand):
+    top2 = jax.lax.top_k(model.apply(params, cand), 2)[0]
+    return jnp.argsort(top2[:, 0] - top2[:, 1])[:n]
+
+
 def extract_retrain(key: jax.Array, oracle: Oracle, domain: Domain, config: RetrainConfig
                     ) -> ExtractionResult:
     """Trains a copy of a label-only model on chosen queries (Tramèr et al.,
@@ -216,7 +244,9 @@ def extract_retrain(key: jax.Array, oracle: Oracle, domain: Domain, config: Retr
     of the boundary (``line_steps`` queries each). ``adaptive`` spends
     ``m / rounds`` queries per round: the first round uniform, each later one
     on the random candidates with the smallest margin under the current
-    stolen model, retraining on all labels so far.
+    stolen model, retraining on all labels so far. Training data live in one
+    ``[m, d]`` buffer with 0/1 weights, so one compiled trainer serves every
+    round and strategy.
 
     Args:
       key: PRNG key.
@@ -237,68 +267,70 @@ def extract_retrain(key: jax.Array, oracle: Oracle, domain: Domain, config: Retr
     t0 = time.perf_counter()
     q0 = oracle.queries
     d = domain.num_features
-    model = config.model
-    tc = training.TrainConfig(epochs=config.epochs, batch_size=config.batch_size)
-    hyper = training.Hyper(learning_rate=config.learning_rate, l2=config.l2)
     ask = cached_jit(_ask_labels, oracle.pure_fn)
     kq, kt, kl = jax.random.split(key, 3)
 
     def draw(k, n):
-        return domain.low[None] + (domain.high - domain.low)[None] * jax.random.uniform(k, (n, d))
+        u = jax.random.uniform(k, (n, d))
+        return domain.low[None, :] + (domain.high - domain.low)[None, :] * u
 
+    # Training buffer: 2m rows (line search adds two points per search).
+    cap = 2 * m
+    xb = jnp.zeros((cap, d), jnp.float32)
+    yb = jnp.zeros((cap,), jnp.int32)
+    wb = np.zeros((cap,), np.float32)
+    used = 0
+
+    def add(xn, yn):
+        nonlocal xb, yb, used
+        n = xn.shape[0]
+        xb = xb.at[used:used + n].set(xn)
+        yb = yb.at[used:used + n].set(yn)
+        wb[used:used + n] = 1.0
+        used += n
+
+    # Keyed by the training settings only: strategies and oracles share it.
+    train = cached_jit(_train, config.model, config.train_steps, config.learning_rate,
+                       config.l2)
+    params = cached_jit(_init, config.model)(kt, xb)
     if config.strategy == "uniform":
         x = draw(kq, m)
-        y = ask(oracle.next_key(), x)
+        add(x, ask(oracle.next_key(), x))
         oracle.charge(m)
+        params = train(kt, params, xb, yb, jnp.asarray(wb))
     elif config.strategy == "line_search":
         n0 = max(2, m // 4)
         x0 = draw(kq, n0)
         y0 = ask(oracle.next_key(), x0)
         oracle.charge(n0)
-        pairs = (m - n0) // config.line_steps
-        pairs = min(pairs, n0)
-        xs, ys = [x0], [y0]
+        add(x0, y0)
+        pairs = min((m - n0) // config.line_steps, n0)
         if pairs > 0:
             near, across, y_other, differ = cached_jit(_line_points, oracle.pure_fn,
                                                        config.line_steps)(
                 kl, x0[:pairs], y0[:pairs])
             oracle.charge(pairs * config.line_steps)
             keep = np.asarray(differ)
-            xs += [near[keep], across[keep]]
-            ys += [y0[:pairs][keep], y_other[keep]]
-        x, y = jnp.concatenate(xs), jnp.concatenate(ys)
+            add(near[keep], y0[:pairs][keep])
+            add(across[keep], y_other[keep])
+        params = train(kt, params, xb, yb, jnp.asarray(wb))
     else:
-        # One fixed-size buffer of m rows with 0/1 weights, so every round
-        # trains the same compiled program (no recompilation as data grow).
         per = m // config.rounds
-        xb = draw(kq, m)
-        yb = jnp.zeros((m,), jnp.int32)
-        wb = np.zeros((m,), np.float32)
-        yb = yb.at[:per].set(ask(oracle.next_key(), xb[:per]))
+        x = draw(kq, per)
+        add(x, ask(oracle.next_key(), x))
         oracle.charge(per)
-        wb[:per] = 1.0
-        params, _ = training.fit(kt, model, xb, yb, tc, hyper, weights=wb)
-        used = per
-        for r in range(1, config.rounds):
+        params = train(kt, params, xb, yb, jnp.asarray(wb))
+        for r in range(1, config.rounds):  # rounds are sequential: each needs the last model
             n_r = per if r < config.rounds - 1 else m - used
             cand = draw(jax.random.fold_in(kq, r), config.candidates)
-            top2 = jax.lax.top_k(model.apply(params, cand), 2)[0]
-            pick = jnp.argsort(top2[:, 0] - top2[:, 1])[:n_r]
-            xn = cand[pick]
-            xb = xb.at[used:used + n_r].set(xn)
-            yb = yb.at[used:used + n_r].set(ask(oracle.next_key(), xn))
+            xn = cand[cached_jit(_margin_pick, config.model, n_r)(params, cand)]
+            add(xn, ask(oracle.next_key(), xn))
             oracle.charge(n_r)
-            wb[used:used + n_r] = 1.0
-            used += n_r
-            params, _ = training.fit(jax.random.fold_in(kt, r), model, xb, yb, tc, hyper,
-                                     weights=wb, params=params)
-        err = 1.0 - training.accuracy(model.apply, params, xb[:used], yb[:used])
-        return ExtractionResult(params, oracle.queries - q0, time.perf_counter() - t0,
-                                jnp.asarray(err), jnp.asarray(used))
-    params, _ = training.fit(kt, model, x, y, tc, hyper)
-    err = 1.0 - training.accuracy(model.apply, params, x, y)
-    return ExtractionResult(params, oracle.queries - q0, time.perf_counter() - t0,
-                            jnp.asarray(err), jnp.asarray(x.shape[0]))
+            params = train(jax.random.fold_in(kt, r), params, xb, yb, jnp.asarray(wb))
+    pred = jnp.argmax(config.model.apply(params, xb[:used]), axis=-1)
+    err = jnp.mean((pred != yb[:used]).astype(jnp.float32))
+    return ExtractionResult(params, oracle.queries - q0, time.perf_counter() - t0, err,
+                            jnp.asarray(used))
 
 
 __all__ = ["LowdMeekConfig", "RetrainConfig", "STRATEGIES", "extract_retrain", "lowd_meek"]

@@ -167,7 +167,7 @@ class _Asker:
         if n == 0:
             return np.zeros((0,), np.int64)
         self.oracle.charge(n)
-        size = 1 << max(int(np.ceil(np.log2(n))), 0)
+        size = max(1024, 1 << max(int(np.ceil(np.log2(n))), 0))
         pad = np.concatenate([x, np.repeat(x[:1], size - n, axis=0)]) if size > n else x
         out = self.fn(self.oracle.next_key(), jnp.asarray(pad, jnp.float32))
         return np.asarray(out)[:n].astype(np.int64)

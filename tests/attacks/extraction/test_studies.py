@@ -1,0 +1,62 @@
+"""Rounding countermeasure, report helpers and extract-then-invert (small sizes)."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jaxpriv import models, oracles
+from jaxpriv.attacks import extraction as ex
+
+from conftest import linear_logits, synthetic_linear
+
+
+def test_rounding_sweep_rows():
+    d, c = 8, 3
+    params = synthetic_linear(jax.random.key(1), d, c)
+    cand = models.make_model("softmax", num_features=d, num_classes=c)
+    dom = ex.unit_domain(d)
+    x_test = np.asarray(ex.uniform_queries(jax.random.key(4), dom, 300))
+    rows = ex.rounding_sweep(jax.random.key(0), linear_logits, params, cand, dom,
+                             x_test=x_test, decimals=(2,), num_uniform=3000)
+    assert [r["decimals"] for r in rows] == [None, 2]
+    assert all(r["queries"] == 27 for r in rows)  # one query per unknown
+    assert rows[0]["1-R_unif"] == 1.0 and rows[0]["1-R_test"] == 1.0
+    assert rows[1]["1-R_unif"] > 0.98  # rounding to 2 decimals barely helps the defender
+
+
+def test_report_helpers_and_bad_input():
+    params = synthetic_linear(jax.random.key(0), 3, 2)
+    fn = lambda x: linear_logits(params, x)
+    rep = ex.extraction_report(jax.random.key(0), fn, fn, ex.unit_domain(3),
+                               x_test=np.zeros((4, 3), np.float32),
+                               y_test=np.zeros(4, np.int32), queries=10)
+    assert rep["1-R_test"] == rep["1-R_unif"] == 1.0
+    assert rep["stolen_accuracy"] == rep["target_accuracy"]
+    with pytest.raises(ValueError, match="x_test"):
+        ex.extraction_report(jax.random.key(0), fn, fn, ex.unit_domain(3),
+                             x_test=np.zeros((4,)), queries=1)
+    with pytest.raises(ValueError, match="same structure"):
+        ex.max_param_error({"w": np.zeros(2)}, {"w": np.zeros(3)})
+    assert ex.unknowns_lr(64, 10) == 585 and ex.paper_unknowns(64, 10) == 650
+    assert ex.paper_unknowns(64, 2) == 65
+
+
+def test_extract_then_invert_small():
+    from jaxpriv.attacks.inversion import MIFaceConfig
+
+    d, c = 16, 4
+    params = synthetic_linear(jax.random.key(2), d, c)
+    oracle = oracles.Oracle.from_model(linear_logits, params)
+    res, inv = ex.extract_then_invert(
+        jax.random.key(0), oracle, ex.unit_domain(d),
+        ex.LRConfig(num_classes=c, queries=4 * d, solver="cg", x64=False), jnp.arange(c),
+        MIFaceConfig(num_features=d, alpha=50, beta=10, learning_rate=0.1))
+    assert res.queries == 4 * d and oracle.queries == 4 * d
+    assert inv.x.shape == (c, d)
+    # The stolen copy gives the same inversions as the target itself.
+    from jaxpriv.attacks.inversion import mi_face
+
+    ref = mi_face(jax.random.key(0), (linear_logits, params), jnp.arange(c),
+                  MIFaceConfig(num_features=d, alpha=50, beta=10, learning_rate=0.1))
+    np.testing.assert_allclose(np.asarray(inv.x), np.asarray(ref.x), atol=1e-3)
