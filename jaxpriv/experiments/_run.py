@@ -24,6 +24,7 @@ import pathlib
 import re
 import sys
 import time
+import traceback
 from typing import Any
 
 import jax
@@ -190,7 +191,9 @@ def run_audit(config: RunConfig, out_dir: str | pathlib.Path) -> dict[str, Any]:
     Returns:
       The results dictionary also written to ``out_dir/results.json``, with
       ``rows`` (one per target x defense x attack), ``targets`` (utility of
-      each), ``units`` (seconds and whether each was resumed) and ``images``.
+      each), ``units`` (seconds and whether each was resumed), ``images`` and
+      ``errors`` (families that raised: reported, not saved, so the next run
+      tries them again; the other families still run).
     """
     from jaxpriv import report
 
@@ -232,6 +235,7 @@ def run_audit(config: RunConfig, out_dir: str | pathlib.Path) -> dict[str, Any]:
         "units": [{"unit": "targets", "resumed": not trained}],
         "rows": [],
         "images": [],
+        "errors": [],
         "complete": False,
     }
     tc = training.TrainConfig(epochs=config.epochs, batch_size=config.batch_size)
@@ -258,10 +262,22 @@ def run_audit(config: RunConfig, out_dir: str | pathlib.Path) -> dict[str, Any]:
                         out_dir=fig_dir, smoke=config.smoke, progress=config.progress,
                         defense_name=setting.name)
                     u0 = time.time()
-                    rows = runners[fam](ctx)
-                    done = _finish_rows(rows, fam=fam, setting=setting, fig_dir=fig_dir,
-                                        out_dir=out_dir,
-                                        new_pngs=_new_pngs(fig_dir, before))
+                    try:
+                        rows = runners[fam](ctx)
+                        done = _finish_rows(rows, fam=fam, setting=setting, fig_dir=fig_dir,
+                                            out_dir=out_dir,
+                                            new_pngs=_new_pngs(fig_dir, before))
+                    except Exception as e:  # one broken family must not sink the audit
+                        msg = f"{type(e).__name__}: {e}"
+                        print(f"\njaxpriv run: family {fam!r} [{setting.name}] failed: {msg}\n"
+                              + traceback.format_exc(), file=sys.stderr)
+                        results["errors"].append({"unit": f"{fam} [{setting.name}]",
+                                                  "error": msg})
+                        results["units"].append({"unit": f"{fam} [{setting.name}]",
+                                                 "seconds": time.time() - u0,
+                                                 "resumed": False, "error": msg})
+                        bar.update(1)
+                        continue  # not saved: the next run tries it again
                     done["seconds"] = time.time() - u0
                     save_json(unit, done)
                     resumed = False
@@ -281,7 +297,7 @@ def run_audit(config: RunConfig, out_dir: str | pathlib.Path) -> dict[str, Any]:
                 results["units"].append({"unit": f"{fam} [{setting.name}]",
                                          "seconds": done.get("seconds"), "resumed": resumed})
                 bar.update(1)
-        results["complete"] = True
+        results["complete"] = not results["errors"]
     except BaseException:
         # Ctrl-C or a failing family: keep what finished (units are on disk
         # already) and still write the partial results and report.

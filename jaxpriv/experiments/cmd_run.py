@@ -52,4 +52,6 @@ def main(args: argparse.Namespace) -> int:
     print(f"  {args.out}/report.html, report.md, results.json, "
           f"{config.table or args.out + '/results.csv'}")
     print(f"  serve the target: jaxpriv serve {results['targets']['undefended']['file']}")
-    return 0
+    for e in results.get("errors", []):
+        print(f"  FAILED {e['unit']}: {e['error']} (the same command retries it)")
+    return 1 if results.get("errors") else 0

@@ -50,8 +50,13 @@ def build_blocks(results: dict[str, Any], out_dir: str | os.PathLike,
     rows = results.get("rows", [])
     blocks: list[Block] = [("h1", f"jaxpriv audit: {ds.get('name', '?')}, "
                                   f"{cfg.get('model', '?')} target")]
-    state = "complete" if results.get("complete") else "INTERRUPTED (partial results; " \
-                                                        "run the same command to resume)"
+    if results.get("complete"):
+        state = "complete"
+    elif results.get("interrupted"):
+        state = "INTERRUPTED (partial results; run the same command to resume)"
+    else:
+        state = (f"INCOMPLETE: {len(results.get('errors', []))} unit(s) failed (see Errors; "
+                 "the same command retries them)")
     blocks.append(("p", f"Run {results.get('run', '?')}, started {results.get('started', '?')}"
                         f", {state}; {results.get('seconds', 0):.1f} s."))
     if ds:
@@ -100,6 +105,9 @@ def build_blocks(results: dict[str, Any], out_dir: str | os.PathLike,
             for im in images:
                 if im.get("family", "") == fam and (out_dir / im["path"]).exists():
                     blocks.append(("img", im.get("title", ""), im["path"]))
+    if results.get("errors"):
+        blocks.append(("h2", "Errors"))
+        blocks.append(("table", results["errors"]))
     blocks.append(("h2", "Units"))
     blocks.append(("table", results.get("units", [])))
     if table_path is not None:

@@ -17,10 +17,11 @@ from jaxpriv.report import read_table
 
 HERE = pathlib.Path(__file__).resolve().parent
 CONFIG = """
-families = ["fast", "slow"]
+families = ["fast", "slow", "broken"]
 [extra_families]
 fast = "test_run_families:fast"
 slow = "test_run_families:slow"
+broken = "test_run_families:broken"
 [smoke]
 max_rows = 200
 epochs = 1
@@ -91,15 +92,21 @@ def test_kill_half_way_resume_report(fake_env, tmp_path):
     assert "INTERRUPTED" in (out / "report.md").read_text()
     assert len(read_table(out / "results.csv")) == 2
 
-    # The same run again (in this process, no sleeping): resumes.
+    # The same run again (in this process, no sleeping): resumes; the broken
+    # family is reported and the others still finish.
     config = load_config(cfg, smoke=True)
     res = run_audit(config, out)
-    assert res["complete"]
+    assert not res["complete"]
+    assert res["errors"] == [{"unit": "broken [l2=0.01+round(1)]",
+                              "error": "RuntimeError: this family is broken"}]
     assert {u["unit"]: u["resumed"] for u in res["units"]} == {
-        "targets": True, "fast [l2=0.01+round(1)]": True, "slow [l2=0.01+round(1)]": False}
+        "targets": True, "fast [l2=0.01+round(1)]": True, "slow [l2=0.01+round(1)]": False,
+        "broken [l2=0.01+round(1)]": False}
     # slow started twice (killed, then redone); fast ran once.
     assert _calls(log) == ["fast l2=0.01+round(1)", "slow-start l2=0.01+round(1)",
-                           "slow-start l2=0.01+round(1)", "slow-end l2=0.01+round(1)"]
+                           "slow-start l2=0.01+round(1)", "slow-end l2=0.01+round(1)",
+                           "broken l2=0.01+round(1)"]
+    assert "this family is broken" in (out / "report.md").read_text()
     assert set(res["targets"]) == {"undefended", "l2=0.01+round(1)"}
     assert [(r["family"], r["target"], r["defense"]) for r in res["rows"]] == [
         ("fake", "undefended", "none"), ("fake", "defended", "l2=0.01+round(1)"),
@@ -114,9 +121,10 @@ def test_kill_half_way_resume_report(fake_env, tmp_path):
     assert any(s.endswith("examples.png") for s in srcs)
     assert "INTERRUPTED" not in (out / "report.md").read_text()
 
-    # Once more: everything resumed, the table has no duplicate rows.
+    # Once more: finished units resumed, the broken one retried, no duplicate rows.
     again = run_audit(config, out)
-    assert all(u["resumed"] for u in again["units"]) and len(_calls(log)) == 4
+    assert [u["resumed"] for u in again["units"]] == [True, True, True, False]
+    assert _calls(log)[5:] == ["broken l2=0.01+round(1)"]
     assert again["rows"] == res["rows"]
     assert len(read_table(out / "results.csv")) == 3
     assert "| fake | confidence |" in (out / "results.md").read_text()

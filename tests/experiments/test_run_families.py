@@ -55,3 +55,8 @@ def slow(ctx):
         time.sleep(0.2)
     _log(f"slow-end {ctx.defense_name}")
     return [{"attack": "nothing", "target": "defended", "fidelity": 0.5}]
+
+
+def broken(ctx):
+    _log(f"broken {ctx.defense_name}")
+    raise RuntimeError("this family is broken")
