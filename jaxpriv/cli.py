@@ -18,6 +18,7 @@ SUBCOMMANDS: dict[str, str] = {
     "infer": "jaxpriv.experiments.cmd_infer",
     "evade": "jaxpriv.experiments.cmd_evade",
     "leak": "jaxpriv.experiments.cmd_leakage",
+    "extract": "jaxpriv.experiments.cmd_extract",
 }
 
 

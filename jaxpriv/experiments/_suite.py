@@ -12,7 +12,7 @@ import importlib
 
 FAMILIES: dict[str, str] = {
     "inversion": "jaxpriv.experiments.suite_inversion",
-    # "extraction": "jaxpriv.experiments.suite_extraction",
+    "extraction": "jaxpriv.experiments.suite_extraction",
     "membership": "jaxpriv.experiments.suite_membership",
     "leakage": "jaxpriv.experiments.suite_leakage",
     "evasion": "jaxpriv.experiments.suite_evasion",
