@@ -142,6 +142,9 @@ class RunConfig:
             raise ValueError(
                 "Expected member_fraction + nonmember_fraction < 1 (the rest is test data);"
                 f" got {self.member_fraction} + {self.nonmember_fraction}.")
+        if not self.defended:
+            raise ValueError("Expected at least one [[defended]] setting (each family attacks "
+                             "the undefended target and every defended one); got none.")
         for d in self.defended:
             if not isinstance(d, DefenseSetting):
                 raise ValueError(f"Expected defended to hold DefenseSetting values; got "

@@ -250,7 +250,7 @@ def run_audit(config: RunConfig, out_dir: str | pathlib.Path) -> dict[str, Any]:
                     done = load_json(unit)
                     resumed = True
                 else:
-                    fig_dir = out_dir / "figures" / _slug(fam) / _slug(setting.name)
+                    fig_dir = out_dir / "figures" / fp / _slug(fam) / _slug(setting.name)
                     fig_dir.mkdir(parents=True, exist_ok=True)
                     before = set(fig_dir.rglob("*.png"))
                     ctx = AuditContext(

@@ -40,6 +40,7 @@ def test_smoke_table_and_overrides(tmp_path):
 
 
 @pytest.mark.parametrize("text, match", [
+    ("defended = []\n", "at least one \\[\\[defended\\]\\]"),
     ("epoch = 3\n", r"Unknown key\(s\) in the config: epoch; known keys: .*epochs"),
     ("[smoke]\nbogus = 1\n", r"Unknown key\(s\) in \[smoke\]: bogus"),
     ("[[defended]]\nl3 = 1\n", r"defended\[0\]: l3; known keys: l2, name, output"),
