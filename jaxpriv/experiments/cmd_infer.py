@@ -25,6 +25,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--defense", action="append", default=None,
                    help="output defence of the defended oracle, e.g. round:1, top_k:3, "
                         "label_only, temperature:5 (repeatable; default round:1)")
+    p.add_argument("--attacks", default=None,
+                   help="comma-separated subset of: shokri, threshold, lira, gap, perturbation "
+                        "(default: all)")
     p.add_argument("--reproduce", choices=REPRODUCTIONS, default=None,
                    help="run a Location reproduction of Shokri et al. 2017 / Carlini et al. "
                         "2022 instead (needs the shared data)")
@@ -46,6 +49,13 @@ def main(args: argparse.Namespace) -> int:
     from jaxpriv.report import rows_table
     from jaxpriv.results import save_json
 
+    from jaxpriv import _validate
+
+    attacks = None
+    if args.attacks:
+        attacks = tuple(a.strip() for a in args.attacks.split(",") if a.strip())
+        for a in attacks:
+            _validate.one_of("attack", a, suite_membership.ATTACKS)
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     key = jax.random.key(args.seed)
@@ -92,6 +102,8 @@ def main(args: argparse.Namespace) -> int:
                        params=params, defended_params=dparams, defenses=defenses,
                        train_config=tc, hyper=hyper, out_dir=out, smoke=args.smoke,
                        progress=not args.smoke)
+    if attacks:
+        ctx.extra["membership_attacks"] = attacks
     rows = suite_membership.run(ctx)
     save_json(out / "results.json", {"dataset": ds.name, "rows": rows,
                                      "defended": {"l2": args.l2,

@@ -25,13 +25,13 @@ def toy_data(key, n):
 
 @pytest.fixture(scope="session")
 def toy():
-    x, y = toy_data(jax.random.key(0), 1500)
+    x, y = toy_data(jax.random.key(0), 900)
     model = models.make_model("mlp", num_features=D, num_classes=C, hidden=(64,))
     tc = training.TrainConfig(epochs=60, batch_size=32)
     hyper = training.Hyper(learning_rate=5e-3)
-    members, nonmembers, pool = np.arange(0, 150), np.arange(150, 300), np.arange(300, 1500)
+    members, nonmembers, pool = np.arange(0, 150), np.arange(150, 300), np.arange(300, 900)
     params, _ = training.fit(jax.random.key(1), model, x[members], y[members], tc, hyper)
-    shadow_cfg = mia.ShadowConfig(model=model, num_shadows=4, sampling="disjoint", n_train=150,
+    shadow_cfg = mia.ShadowConfig(model=model, num_shadows=2, sampling="disjoint", n_train=150,
                                   train=tc, hyper=hyper)
     shadows = mia.train_shadows(jax.random.key(2), x[pool], y[pool], shadow_cfg)
     xq = np.concatenate([x[members], x[nonmembers]])
