@@ -49,9 +49,9 @@ def run(ctx: AuditContext) -> list[dict]:
     k_id, k_bb = jax.random.split(ctx.key)
     identifiers = {
         "standardized": fit_identifier(k_id, held.x, held.y, ds.num_classes,
-                                       epochs=30 if ctx.smoke else 100),
+                                       epochs=10 if ctx.smoke else 50),
         "raw": fit_identifier(k_id, held.x, held.y, ds.num_classes, standardize=False,
-                              epochs=30 if ctx.smoke else 100),
+                              epochs=10 if ctx.smoke else 50),
     }
     image_shape = ds.image_shape
 
@@ -71,7 +71,7 @@ def run(ctx: AuditContext) -> list[dict]:
     process = clip_process(lo, hi) if hi > lo else "none"
     wb_cfg = MIFaceConfig(num_features=d, alpha=200 if ctx.smoke else 1000, beta=100,
                           gamma=0.99, learning_rate=1.0, process=process)
-    bb_cfg = MIFaceConfig(num_features=d, alpha=20 if ctx.smoke else 100, beta=20,
+    bb_cfg = MIFaceConfig(num_features=d, alpha=10 if ctx.smoke else 100, beta=20,
                           gamma=0.99, learning_rate=1.0, process=process,
                           num_directions=8 if ctx.smoke else 32, sigma=0.05)
     rows, recons = [], {}
@@ -81,7 +81,8 @@ def run(ctx: AuditContext) -> list[dict]:
         res = mi_face(ctx.key, (ctx.model.apply, params), labels, wb_cfg)
         recons[f"whitebox {target}"] = np.asarray(res.x)
         rows.append(_row("mi_face_whitebox", target, res, judge(res),
-                         {"alpha": wb_cfg.alpha, "learning_rate": wb_cfg.learning_rate}))
+                         {"alpha": wb_cfg.alpha, "learning_rate": wb_cfg.learning_rate,
+                          "defense": ctx.defense_name if target == "defended" else "none"}))
     for target, defended in (("undefended", False), ("defended", True)):
         oracle = ctx.oracle(defended=defended)
         try:
@@ -93,12 +94,13 @@ def run(ctx: AuditContext) -> list[dict]:
         recons[f"blackbox {target}"] = np.asarray(res.x)
         rows.append(_row("mi_face_blackbox", target, res, judge(res),
                          {"oracle": oracle.describe(), "alpha": bb_cfg.alpha,
-                          "num_directions": bb_cfg.num_directions}))
+                          "num_directions": bb_cfg.num_directions,
+                          "defense": ctx.defense_name if defended else "none"}))
     if image_shape is not None and recons:
         persons = np.stack([held.x[np.flatnonzero(held.y == c)[0]]
                             for c in range(ds.num_classes)])
         path = face_grid_png(ctx.out_dir / "inversion_mi_face.png", persons, recons,
                              image_shape, per_row=min(5, ds.num_classes))
-        for r in rows:
-            r["figure"] = str(path.name)
+        rows[0]["images"] = [{"title": "MI-Face reconstructions (contrast-stretched) next to "
+                                       "a held-out image of each class", "path": str(path)}]
     return rows

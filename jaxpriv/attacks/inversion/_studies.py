@@ -290,9 +290,11 @@ def faces_study(key: jax.Array, ds: Dataset, *, targets: Sequence[str] = ("softm
     k_t, k_i = jax.random.split(key)
     trained = train_face_targets(k_t, ds.x[tr], ds.y[tr], ds.num_classes, ds.image_shape,
                                  target_config, targets)
-    identifiers = {"standardized": fit_identifier(k_i, ds.x[ev], ds.y[ev], ds.num_classes),
+    epochs = 20 if smoke else 200
+    identifiers = {"standardized": fit_identifier(k_i, ds.x[ev], ds.y[ev], ds.num_classes,
+                                                  epochs=epochs),
                    "raw": fit_identifier(k_i, ds.x[ev], ds.y[ev], ds.num_classes,
-                                         standardize=False)}
+                                         standardize=False, epochs=epochs)}
     labels = np.arange(ds.num_classes)
     rows, recons = [], {}
     runs = []
