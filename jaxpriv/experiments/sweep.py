@@ -11,8 +11,10 @@ runs the attack suite on every setting and writes a privacy-utility table
   al. CCS 2015) on every label; success is the share of labels whose
   reconstruction an independent evaluation classifier identifies as the
   right person (the "attack accuracy" of Wang, Zhang, Jia, AAAI 2021, Sec. 6);
-* membership inference: the loss-threshold attack (Yeom et al., CSF 2018)
-  on members vs held-out non-members (AUC, advantage, TPR at 1% FPR);
+* membership inference: threshold attacks of
+  :mod:`jaxpriv.attacks.membership` (loss, Yeom et al., CSF 2018; modified
+  entropy, Song and Mittal, USENIX Security 2021) on members vs held-out
+  non-members (AUC, advantage, TPR at 1% FPR);
 * DP settings also report epsilon at ``delta`` from ``dp-accounting``.
 
 Scale: the grid axis is sharded over a ``jax.sharding.Mesh`` of every device
@@ -351,6 +353,7 @@ class _Evaluator:
     def __call__(self, key: jax.Array, params: Any,
                  value: float) -> tuple[dict[str, Any], np.ndarray]:
         from jaxpriv.attacks import mi_face, mi_face_blackbox
+        from jaxpriv.attacks.membership import membership_scores
         from jaxpriv.oracles import Oracle, round_outputs
 
         c = self.p.config
@@ -363,13 +366,16 @@ class _Evaluator:
         pt_rel = self._release(pt, value)
         pt_rel = pt_rel / np.maximum(pt_rel.sum(1, keepdims=True), 1e-12)
         out["test_ece"] = metrics.expected_calibration_error(pt_rel, self.y_te)
-        # Loss-threshold membership inference: score = -loss on the released output.
-        s_in = np.log(np.maximum(pm[np.arange(len(self.y_mem)), self.y_mem], 1e-12))
-        s_out = np.log(np.maximum(pn[np.arange(len(self.y_non)), self.y_non], 1e-12))
-        rep = metrics.membership_report(s_in, s_out)
+        # Threshold membership inference on the released outputs
+        # (jaxpriv.attacks.membership): loss (Yeom et al.) and modified entropy
+        # (Song and Mittal).
+        s_in = np.asarray(membership_scores(pm, self.y_mem, ("loss", "modified_entropy")))
+        s_out = np.asarray(membership_scores(pn, self.y_non, ("loss", "modified_entropy")))
+        rep = metrics.membership_report(s_in[0], s_out[0])
         out["membership_auc"] = rep["auc"]
         out["membership_advantage"] = rep["advantage"]
         out["membership_tpr_at_1%_fpr"] = rep["tpr_at_1%_fpr"]
+        out["membership_auc_modified_entropy"] = metrics.roc_auc(s_in[1], s_out[1])
         # MI-Face on every label; identified when the evaluator names the label.
         if c.defense == "round":
             oracle = Oracle.from_model(self.p.model.apply, params,
