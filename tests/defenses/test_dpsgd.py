@@ -61,6 +61,8 @@ def test_clip_and_sum_bounds_each_example():
     np.testing.assert_allclose(norms, [5.0, 0.5, 10.0], rtol=1e-6)
     # example 0 clipped to norm 1, example 1 unchanged, example 2 not in the batch.
     np.testing.assert_allclose(summed["w"], [0.6 + 0.3, 0.8 + 0.4], rtol=1e-6)
+    jitted, _ = jax.jit(clip_and_sum)(g, jnp.array([1.0, 1.0, 0.0]), jnp.float32(1.0))
+    np.testing.assert_allclose(jitted["w"], summed["w"], rtol=1e-6)   # jit == eager
 
 
 def test_poisson_batches_have_rate_q():
