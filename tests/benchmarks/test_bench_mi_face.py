@@ -1,0 +1,29 @@
+"""benchmarks/bench_mi_face.py runs at smoke size and writes well-formed records."""
+
+import json
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+
+def test_bench_mi_face_smoke(tmp_path):
+    pytest.importorskip("art")
+    pytest.importorskip("torch")
+    out = tmp_path / "mi_face.json"
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_mi_face.py"),
+                           "--smoke", "--json", str(out)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    records = json.loads(out.read_text())
+    assert [r["name"] for r in records] == ["mi_face/softmax", "mi_face/mlp"]
+    for r in records:
+        assert r["baseline"] == "art"
+        assert r["seconds"] > 0 and r["baseline_seconds"] > 0
+        assert r["ratio"] == pytest.approx(r["baseline_seconds"] / r["seconds"])
+        assert r["same_reconstructions"] and r["max_abs_diff_vs_art"] < 1e-3
+        assert r["compile_seconds"] >= 0
+    assert "ratio" in proc.stdout
