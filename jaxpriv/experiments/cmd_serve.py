@@ -58,7 +58,12 @@ def _keys(args) -> list:
 
 
 def main(args: argparse.Namespace) -> int:
-    import uvicorn
+    try:
+        import fastapi  # noqa: F401
+        import uvicorn
+    except ImportError as e:
+        raise ValueError(f"jaxpriv serve needs FastAPI and uvicorn ({e}); install them with "
+                         "pip install -e '.[serve]'.") from None
 
     from jaxpriv.serve import ServeConfig, make_app
 

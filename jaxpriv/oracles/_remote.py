@@ -51,8 +51,11 @@ class RemoteOracle(Oracle):
 
     def __init__(self, url: str, api_key: str, *, budget: int | None = None,
                  timeout: float = 30.0, retries: int = 5, name: str = "remote"):
-        import httpx
-
+        try:
+            import httpx
+        except ImportError as e:
+            raise ImportError(f"RemoteOracle needs httpx ({e}); install it with "
+                              "pip install -e '.[serve]'.") from None
         if budget is not None:
             _validate.positive("budget", budget, allow_zero=True)
         self.url = url.rstrip("/")
