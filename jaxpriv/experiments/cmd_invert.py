@@ -47,7 +47,8 @@ def main(args: argparse.Namespace) -> int:
         targets = tuple(t.strip() for t in args.targets.split(",") if t.strip())
         res = inversion.faces_study(key, ds, targets=targets, smoke=args.smoke,
                                     png=str(out / "mi_face.png"), progress=not args.smoke)
-        res = {k: v for k, v in res.items() if k != "reconstructions"}
+        res = {k: v for k, v in res.items()
+               if k not in ("reconstructions", "targets", "identifiers", "evaluator_index")}
         for r in res["rows"]:
             print(f"{r['target']:8s} {r['process']:18s} identified "
                   f"{r['identified_standardized']:.0%} (standardized) / "

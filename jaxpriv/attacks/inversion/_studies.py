@@ -271,7 +271,9 @@ def faces_study(key: jax.Array, ds: Dataset, *, targets: Sequence[str] = ("softm
       png: write the person / reconstruction grid here.
 
     Returns:
-      ``{"rows": [...], "reconstructions": {name: [L, d]}, "png": path or None}``.
+      ``{"rows": [...], "reconstructions": {name: [L, d]}, "png": path or None,
+      "targets": {name: FaceTarget}, "identifiers": {...}, "evaluator_index": [...]}``
+      (the last three for follow-up experiments such as :func:`rounding_study`).
     """
     import time
 
@@ -328,7 +330,9 @@ def faces_study(key: jax.Array, ds: Dataset, *, targets: Sequence[str] = ("softm
         path = str(face_grid_png(png, persons, recons, ds.image_shape,
                                  per_row=4 if ds.num_classes >= 20 else 5))
     return {"rows": rows, "reconstructions": recons, "png": path,
-            "identifier_rows": int(len(ev)), "target_rows": int(len(tr))}
+            "identifier_rows": int(len(ev)), "target_rows": int(len(tr)),
+            "targets": trained, "identifiers": identifiers,
+            "evaluator_index": ev}
 
 
 def rounding_study(key: jax.Array, target: tuple, labels: Any, config: Any,
