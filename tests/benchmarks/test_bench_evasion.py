@@ -1,0 +1,32 @@
+"""bench_evasion.py --smoke writes well-formed records for every attack and baseline."""
+
+import json
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+pytest.importorskip("art")
+pytest.importorskip("torch")
+
+
+def test_bench_evasion_smoke_writes_records(tmp_path):
+    out = tmp_path / "evasion.json"
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "bench_evasion.py"), "--smoke", "--json",
+         str(out)], capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    records = json.loads(out.read_text())
+    names = {(r["name"], r["baseline"]) for r in records}
+    for attack in ("fgsm", "pgd_linf", "pgd_l2", "cw_l2"):
+        assert (f"evasion/{attack}", "numpy_loop") in names
+        assert (f"evasion/{attack}", "art") in names
+    for r in records:
+        assert r["seconds"] > 0 and r["baseline_seconds"] > 0
+        assert r["ratio"] == pytest.approx(r["baseline_seconds"] / r["seconds"])
+        assert 0.0 <= r["success_rate"] <= 1.0 and r["items"] > 0
+        assert r["compile_seconds"] >= 0
+    assert "ratio" in proc.stdout and "evasion/cw_l2" in proc.stdout
