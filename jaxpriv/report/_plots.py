@@ -11,6 +11,7 @@ import pathlib
 from typing import Any, Mapping, Sequence
 
 import matplotlib
+import matplotlib.ticker
 import numpy as np
 from matplotlib.figure import Figure
 
@@ -19,7 +20,7 @@ _CMAP = matplotlib.colormaps["tab20"]
 # Metrics tried in order when a row does not name its "headline" metric; all
 # read "higher is a stronger attack" and lie in [0, 1].
 HEADLINE_METRICS = (
-    "auc", "roc_auc", "attack_auc", "advantage", "attacker_advantage", "fidelity",
+    "auc", "roc_auc", "attack_auc", "advantage", "attacker_advantage", "fidelity", "1-R_test",
     "agreement", "success_rate", "attack_success_rate", "attack_accuracy", "accuracy",
     "precision", "recall", "bit_accuracy", "ssim_mean", "ssim",
 )
@@ -102,6 +103,7 @@ def privacy_utility_plot(rows: Sequence[Mapping[str, Any]], path: str | pathlib.
         ax.set_xlabel("target test accuracy (utility)", fontsize=8)
         ax.set_ylabel("attack metric (privacy risk)", fontsize=8)
         ax.tick_params(labelsize=7)
+        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(4))
         ax.grid(alpha=0.3)
         ax.legend(fontsize=6, loc="best")
     fig.suptitle(title, fontsize=11)
