@@ -59,6 +59,7 @@ STOP_CONFIDENT = 2
 STOP_REASONS = ("max_iterations", "stalled", "confident")
 
 _TINY = 1e-30
+_PROBE_LIMIT_BYTES = 4 * 2**30  # black-box probes of one step, all labels together
 
 
 # ----------------------------------------------------------------------------
@@ -655,6 +656,13 @@ def mi_face_blackbox(key: jax.Array, target: Any, labels: Any, config: MIFaceCon
     _validate.positive("learning_rate", np.asarray(lr))
     _validate.positive("gamma", np.asarray(gm))
     per_eval = config.queries_per_step
+    probe_bytes = 4 * num * (per_eval - 1) * d
+    if probe_bytes > _PROBE_LIMIT_BYTES:
+        raise ValueError(
+            f"Expected the probes of one step ({num} labels x {per_eval - 1} queries x {d} "
+            f"features = {probe_bytes / 2**30:.1f} GiB) to fit in "
+            f"{_PROBE_LIMIT_BYTES / 2**30:.0f} GiB; use estimator='es' with fewer "
+            "num_directions, or attack fewer labels per call.")
     target.reserve(num * per_eval * (int(config.alpha) + 1))
     proc = config.process_obj
     aux = config.aux
