@@ -56,7 +56,7 @@ class KeyPolicy:
         trusted tier that sees full probabilities.
     """
 
-    key: str
+    key: str = dataclasses.field(repr=False)  # a secret: kept out of logs
     name: str = ""
     budget: int | None = None
     rate: float | None = None
