@@ -47,7 +47,7 @@ def main(argv=None) -> int:
         values = tuple(float(v) for v in np.concatenate([[0.0], np.logspace(-4, 0, 15)]))
         config = sweep.SweepConfig(
             defense="mid", values=values, dataset="att_faces", hidden=(128,), bottleneck=32,
-            steps=200, batch_size=32, learning_rate=1e-3, inversion_steps=100,
+            steps=400, batch_size=32, learning_rate=2e-4, inversion_steps=100,
             inversion_lr=1.0, data_dir=args.data_dir or os.environ.get("JAXPRIV_DATA"),
             progress=False)
     problem = sweep._Problem(config)

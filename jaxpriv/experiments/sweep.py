@@ -74,6 +74,10 @@ class SweepConfig:
       inversion_steps, inversion_lr: MI-Face's alpha and step size.
       inversion_labels: how many labels to invert (default: all).
       evaluator_iterations: L-BFGS iterations of the evaluation classifier.
+      same_init: every setting starts from the same initialisation and draws
+        the same per-model randomness (common random numbers), so differences
+        between settings come from the hyperparameter alone; False gives each
+        setting its own key.
       chunk_size: settings trained per program (default: all at once).
       seed: root PRNG seed.
       data_dir: shared data directory (default ``JAXPRIV_DATA``).
@@ -100,6 +104,7 @@ class SweepConfig:
     inversion_lr: float = 1.0
     inversion_labels: int | None = None
     evaluator_iterations: int = 200
+    same_init: bool = True
     chunk_size: int | None = None
     seed: int = 0
     data_dir: str | None = None
@@ -229,12 +234,12 @@ class _Problem:
             model, grad_fn, step_config = self.model, self.grad_fn, self.step_config
 
             def train(key_data, hyper, data_key_data, xm, ym):
-                init, run = _trainer.make_trainer(model.init, grad_fn, step_config)
+                init, run, leading = _trainer.make_trainer(model.init, grad_fn, step_config)
                 keys = jax.vmap(jax.random.wrap_key_data)(key_data)
                 state = init(keys, xm)
                 state, loss = run(state, keys, jax.random.wrap_key_data(data_key_data), hyper,
                                   xm, ym, step_config.steps)
-                return state.params, loss
+                return leading(state, xm), loss
 
             self._train_fn = train
         return self._train_fn
@@ -259,7 +264,8 @@ class _Problem:
         """Raw key data ``[m, 2]`` of each setting's training key."""
         train_root = jax.random.fold_in(self.root, 2)
         # Rounding only changes the released outputs: every setting is one model.
-        ids = np.zeros_like(idx) if self.config.defense == "round" else idx
+        same = self.config.same_init or self.config.defense == "round"
+        ids = np.zeros_like(idx) if same else idx
         return np.stack([np.asarray(jax.random.key_data(jax.random.fold_in(train_root, int(i))))
                          for i in ids])
 
