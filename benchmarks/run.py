@@ -12,6 +12,8 @@ reported and the others still run. Outputs:
   the geometric mean per baseline.
 
     python benchmarks/run.py [--smoke] [--only membership,extraction] [--timeout 1800]
+    python benchmarks/run.py --collect a.json b.json   # gather records written earlier
+                                                        # (e.g. one cluster job per benchmark)
 """
 
 from __future__ import annotations
@@ -65,18 +67,33 @@ def run_one(script: pathlib.Path, *, smoke: bool, timeout: float) -> dict:
         else:
             try:
                 records = json.loads(out.read_text())
-                if not isinstance(records, list):
-                    raise ValueError("not a list of records")
-                for r in records:
-                    missing = {"name", "seconds", "baseline", "baseline_seconds",
-                               "ratio"} - set(r)
-                    if missing:
-                        raise ValueError(f"record {r.get('name')} lacks {sorted(missing)}")
+                _check_records(records)
             except ValueError as e:
                 status, records = f"failed (bad JSON: {e})", []
         return {"script": script.name, "status": status, "wall_seconds": wall,
                 "records": records,
                 "log": "" if status == "ok" else (proc.stderr or proc.stdout)[-2000:]}
+
+
+def _check_records(records) -> None:
+    if not isinstance(records, list):
+        raise ValueError("not a list of records")
+    for r in records:
+        missing = {"name", "seconds", "baseline", "baseline_seconds", "ratio"} - set(r)
+        if missing:
+            raise ValueError(f"record {r.get('name')} lacks {sorted(missing)}")
+
+
+def collect_one(path: pathlib.Path) -> dict:
+    """Reads records a benchmark wrote earlier with ``--json``."""
+    try:
+        records = json.loads(path.read_text())
+        _check_records(records)
+        status = "ok"
+    except (OSError, ValueError) as e:
+        records, status = [], f"failed ({e})"
+    return {"script": str(path), "status": status, "wall_seconds": None, "records": records,
+            "log": ""}
 
 
 def geomean(values: list[float]) -> float:
@@ -119,12 +136,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--md", default=None, help="Markdown table (default: --json with .md)")
     p.add_argument("--timeout", type=float, default=1800.0, help="seconds per benchmark")
     p.add_argument("--bench-dir", default=str(HERE), help="folder with bench_*.py")
+    p.add_argument("--collect", nargs="+", metavar="JSON",
+                   help="do not run: gather records that bench scripts wrote with --json")
     args = p.parse_args(argv)
     only = [o.strip() for o in args.only.split(",") if o.strip()] or None
-    scripts = discover(pathlib.Path(args.bench_dir), only)
+    scripts = [] if args.collect else discover(pathlib.Path(args.bench_dir), only)
     result = {"machine": {"platform": platform.platform(), "python": platform.python_version(),
                           "cpu_count": os.cpu_count()},
               "smoke": args.smoke, "benchmarks": [], "records": []}
+    for path in args.collect or []:
+        res = collect_one(pathlib.Path(path))
+        print(f"{path}: {res['status']}, {len(res['records'])} records", flush=True)
+        result["benchmarks"].append({k: v for k, v in res.items() if k != "records"})
+        result["records"] += res["records"]
     for i, script in enumerate(scripts, 1):
         print(f"[{i}/{len(scripts)}] {script.name} ...", end=" ", flush=True)
         res = run_one(script, smoke=args.smoke, timeout=args.timeout)

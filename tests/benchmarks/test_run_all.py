@@ -50,3 +50,17 @@ def test_run_all_aggregates_records_and_reports_failures(tmp_path):
     out = json.loads((tmp_path / "out" / "all.json").read_text())
     assert [r["name"] for r in out["records"]] == ["alpha/case"]
     assert _run(tmp_path, "--only", "gamma").returncode != 0
+
+
+def test_collect_gathers_records_written_earlier(tmp_path):
+    (tmp_path / "a.json").write_text(json.dumps([{
+        "name": "a/x", "seconds": 1.0, "baseline": "art", "baseline_seconds": 3.0, "ratio": 3.0}]))
+    (tmp_path / "bad.json").write_text("[{}]")
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--collect", str(tmp_path / "a.json"),
+         str(tmp_path / "bad.json"), "--json", str(tmp_path / "all.json")],
+        capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1
+    out = json.loads((tmp_path / "all.json").read_text())
+    assert [r["name"] for r in out["records"]] == ["a/x"]
+    assert "| a/x | 1 | art | 3 | 3.00x |" in (tmp_path / "all.md").read_text()
