@@ -214,3 +214,19 @@ def test_blackbox_refuses_label_only_and_budget_and_rounding_stops_it():
     res = mi_face_blackbox(jax.random.key(0), rounded, jnp.arange(C), cfg)
     true_p = jax.nn.softmax(_linear(params, res.x))[jnp.arange(C), jnp.arange(C)]
     assert float(jnp.mean(true_p)) < 0.5  # confidences rounded to 0/1 give no gradient
+
+
+def test_weights_from_a_fitted_scikit_learn_model():
+    from sklearn.linear_model import LogisticRegression
+
+    from jaxpriv import data
+
+    ds = data.load_digits()
+    clf = LogisticRegression(max_iter=200).fit(ds.x[:500], ds.y[:500])
+    apply_fn, params = models.from_sklearn_logistic(clf)
+    res = mi_face(jax.random.key(0), (apply_fn, params), jnp.arange(10),
+                  MIFaceConfig(num_features=64, alpha=300, learning_rate=1.0, cost="neg_log_p"))
+    np.testing.assert_allclose(np.exp(np.asarray(res.log_prob)),
+                               clf.predict_proba(np.asarray(res.x))[np.arange(10), np.arange(10)],
+                               rtol=1e-3)
+    assert np.all(np.exp(np.asarray(res.log_prob)) >= 0.99)
