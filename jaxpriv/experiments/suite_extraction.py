@@ -266,7 +266,7 @@ def rounding_digits(key, *, data_dir=None, smoke=False) -> list[dict[str, Any]]:
     ds, model, params = _digits_softmax(jax.random.fold_in(key, 0))
     return ex.rounding_sweep(jax.random.fold_in(key, 1), model.apply, params, model,
                              ex.unit_domain(64), x_test=ds.x,
-                             decimals=(1, 2, 3, 4, 5),
+                             decimals=(None, 1, 2, 3, 4, 5),
                              queries_per_unknown=(1.0,) if smoke else (1.0, 4.0),
                              newton=ex.NewtonConfig(model=model, steps=30 if smoke else 60))
 

@@ -49,7 +49,7 @@ class LRConfig:
         has ``w[:, 0] = 0``, the scikit-learn binary form); ``"mean"``:
         ``log p_k - mean_j log p_j`` (every class weighs the same; the stolen
         parameters are centred over classes).
-      solver: ``"dense"`` (least squares / LU), ``"cg"`` (matrix-free
+      solver: ``"dense"`` (least squares by SVD), ``"cg"`` (matrix-free
         conjugate gradients on the normal equations, Jacobi-preconditioned)
         or ``"auto"`` (dense up to ``dense_max`` unknowns per class).
       dense_max: largest ``d + 1`` solved densely by ``"auto"``.
@@ -138,11 +138,10 @@ def _lr_core(pure_fn, config: LRConfig, m: int, chunk, solver: str, key, low, hi
 
     k = rhs.shape[1]
     if solver == "dense":
+        # Least squares (SVD) also for the square n + 1 system: it is exact in
+        # float64 and gives the minimum-norm answer when a feature never varies.
         a = jnp.concatenate([xc, jnp.ones((m, 1), dtype)], axis=1) * w_ok
-        if m == d + 1:
-            theta = jnp.linalg.solve(a, rhs)
-        else:
-            theta = jnp.linalg.lstsq(a, rhs)[0]
+        theta = jnp.linalg.lstsq(a, rhs)[0]
     else:
         diag = jnp.concatenate([jnp.sum(jnp.square(xc) * w_ok, axis=0),
                                 jnp.sum(w_ok)[None]])

@@ -31,7 +31,8 @@ def faces_config(num_classes: int = 40, queries: int = FACES_QUERIES) -> LRConfi
 
 
 def rounding_sweep(key: jax.Array, apply_fn: Callable, params: Any, candidate: Model,
-                   domain: Domain, *, x_test: Any, decimals: Sequence[int] = (1, 2, 3, 4, 5),
+                   domain: Domain, *, x_test: Any,
+                   decimals: Sequence[int | None] = (None, 1, 2, 3, 4, 5),
                    queries_per_unknown: Sequence[float] = (1.0,),
                    newton: NewtonConfig | None = None, num_uniform: int = 10_000,
                    ) -> list[dict[str, Any]]:
@@ -45,8 +46,7 @@ def rounding_sweep(key: jax.Array, apply_fn: Callable, params: Any, candidate: M
       candidate: the architecture the attacker fits (e.g. the target's).
       domain: query box.
       x_test: ``[n, d]`` test points.
-      decimals: rounding levels; a row without rounding (``decimals=None``)
-        comes first.
+      decimals: rounding levels; ``None`` is the exact oracle (no rounding).
       queries_per_unknown: query budgets tried at each level.
       newton: base :class:`NewtonConfig` (its ``model`` and
         ``queries_per_unknown`` are replaced).
@@ -60,7 +60,7 @@ def rounding_sweep(key: jax.Array, apply_fn: Callable, params: Any, candidate: M
     domain = check_domain(domain, candidate.num_features)
     base = newton or NewtonConfig(model=candidate)
     rows = []
-    levels: list[int | None] = [None] + [int(d) for d in decimals]
+    levels: list[int | None] = [None if d is None else int(d) for d in decimals]
     for i, dec in enumerate(levels):
         defenses = [] if dec is None else [round_outputs(dec)]
         oracle = Oracle.from_model(apply_fn, params, defenses=defenses,

@@ -20,63 +20,53 @@ def binary_target(digits):
     return apply_fn, params, digits.x[sel]
 
 
-def test_binary_lr_digits_exact_from_65_queries(binary_target):
+def test_binary_lr_digits_exact_from_65_queries_and_no_retrace(binary_target):
     apply_fn, params, x_test = binary_target
-    oracle = oracles.Oracle.from_model(apply_fn, params)
-    res = ex.extract_binary_lr(jax.random.key(0), oracle, ex.unit_domain(64))
-    assert res.queries == 65 and oracle.queries == 65
-    assert res.params["w"].dtype == jnp.float64
-    assert ex.max_param_error(res.params, params) < 1e-6
-    with jax.enable_x64(True):
-        stolen = lambda x: ex.linear_apply(res.params, jnp.asarray(x, jnp.float64))
-        rep = ex.extraction_report(jax.random.key(1), lambda x: apply_fn(params, x), stolen,
-                                   ex.unit_domain(64), x_test=x_test, queries=res.queries)
-    assert rep["1-R_test"] == 1.0 and rep["1-R_unif"] == 1.0
-    assert rep["price_usd"] == pytest.approx(65 * ex.PRICE_PER_QUERY)
-
-
-def test_same_key_same_result_and_no_retrace():
-    params = synthetic_linear(jax.random.key(0), 12, 4)
     traces = []
 
     def predict(x):
         traces.append(1)
-        return linear_logits(params, x)
+        return apply_fn(params, x)
 
     oracle = oracles.Oracle(predict)
-    cfg = ex.LRConfig(num_classes=4, queries=40)
-    a = ex.extract_lr(jax.random.key(1), oracle, ex.unit_domain(12), cfg)
-    b = ex.extract_lr(jax.random.key(1), oracle, ex.unit_domain(12), cfg)
-    c = ex.extract_lr(jax.random.key(2), oracle, ex.unit_domain(12), cfg)
+    res = ex.extract_binary_lr(jax.random.key(0), oracle, ex.unit_domain(64))
+    again = ex.extract_binary_lr(jax.random.key(0), oracle, ex.unit_domain(64))
+    other = ex.extract_binary_lr(jax.random.key(1), oracle, ex.unit_domain(64))
     assert len(traces) == 1  # new key, same shapes: no recompilation
-    np.testing.assert_array_equal(np.asarray(a.params["w"]), np.asarray(b.params["w"]))
-    assert oracle.queries == 120
-    ref = ex.center_classes(params)
-    assert ex.max_param_error(c.params, ref) < 1e-4
-    assert ex.max_param_error(a.params, ref) < 1e-4
+    assert res.queries == 65 and oracle.queries == 3 * 65
+    assert res.params["w"].dtype == jnp.float64
+    np.testing.assert_array_equal(np.asarray(res.params["w"]), np.asarray(again.params["w"]))
+    assert ex.max_param_error(res.params, params) < 1e-6
+    assert ex.max_param_error(other.params, params) < 1e-6
+    with jax.enable_x64(True):
+        stolen = lambda x: ex.linear_apply(res.params, jnp.asarray(x, jnp.float64))
+        rep = ex.extraction_report(jax.random.key(1), lambda x: apply_fn(params, x), stolen,
+                                   ex.unit_domain(64), x_test=x_test, queries=res.queries,
+                                   num_uniform=5000)
+    assert rep["1-R_test"] == 1.0 and rep["1-R_unif"] == 1.0
+    assert rep["price_usd"] == pytest.approx(65 * ex.PRICE_PER_QUERY)
 
 
-def test_cg_matches_dense_in_float32_and_softmax_digits_fidelity(digits):
-    # Multinomial LR on digits: 650 unknowns, d + 1 = 65 queries (0.1 per unknown).
-    clf = LogisticRegression(max_iter=3000).fit(digits.x, digits.y)
-    apply_fn, params = models.from_sklearn_logistic(clf)
-    oracle = oracles.Oracle.from_model(apply_fn, params)
+def test_cg_in_float32_matches_dense_log_ratio_solve(digits):
+    # A 10-class softmax model over the 64 digit pixels (650 unknowns).
+    params = synthetic_linear(jax.random.key(3), 64, 10, scale=4.0)
+    oracle = oracles.Oracle.from_model(linear_logits, params)
     dense = ex.extract_lr(jax.random.key(0), oracle, ex.unit_domain(64),
                           ex.LRConfig(num_classes=10))
     cg = ex.extract_lr(jax.random.key(0), oracle, ex.unit_domain(64),
                        ex.LRConfig(num_classes=10, queries=260, solver="cg", x64=False,
                                    chunk_size=64))
+    assert dense.queries == 65 and cg.queries == 260 and oracle.queries == 325
     ref = ex.center_classes(params)
-    assert ex.max_param_error(dense.params, ref) < 1e-6
+    assert ex.max_param_error(dense.params, ref) < 1e-5
     assert ex.max_param_error(cg.params, ref) < 1e-3
     assert float(cg.residual) < 1e-4 and int(cg.usable) == 260
     for res in (dense, cg):
         p32 = jax.tree_util.tree_map(lambda a: jnp.asarray(a, jnp.float32), res.params)
-        rep = ex.extraction_report(jax.random.key(3), lambda x: apply_fn(params, x),
+        rep = ex.extraction_report(jax.random.key(3), lambda x: linear_logits(params, x),
                                    lambda x: ex.linear_apply(p32, x), ex.unit_domain(64),
-                                   x_test=digits.x, y_test=digits.y, queries=res.queries)
+                                   x_test=digits.x, queries=res.queries, num_uniform=5000)
         assert rep["1-R_test"] >= 0.999 and rep["1-R_unif"] >= 0.999
-        assert rep["stolen_accuracy"] == pytest.approx(rep["target_accuracy"], abs=2e-3)
 
 
 def test_refuses_lossy_or_label_oracles_and_bad_input():

@@ -25,7 +25,7 @@ def test_mlp_five_queries_per_unknown_and_no_retrace(tiny_mlp):
 
     oracle = oracles.Oracle(predict)
     cfg = ex.NewtonConfig(model=model, queries_per_unknown=5, curvature="gauss_newton",
-                          solver="cg", steps=60, restarts=2)
+                          solver="cg", steps=60, restarts=1)
     a = ex.extract_newton(jax.random.key(0), oracle, ex.unit_domain(6), cfg)
     b = ex.extract_newton(jax.random.key(0), oracle, ex.unit_domain(6), cfg)
     assert len(traces) == 1

@@ -19,10 +19,10 @@ def test_rounding_sweep_rows():
     x_test = np.asarray(ex.uniform_queries(jax.random.key(4), dom, 300))
     rows = ex.rounding_sweep(jax.random.key(0), linear_logits, params, cand, dom,
                              x_test=x_test, decimals=(2,), num_uniform=3000)
-    assert [r["decimals"] for r in rows] == [None, 2]
-    assert all(r["queries"] == 27 for r in rows)  # one query per unknown
-    assert rows[0]["1-R_unif"] == 1.0 and rows[0]["1-R_test"] == 1.0
-    assert rows[1]["1-R_unif"] > 0.98  # rounding to 2 decimals barely helps the defender
+    assert [r["decimals"] for r in rows] == [2]
+    assert rows[0]["queries"] == 27  # one query per unknown
+    assert rows[0]["1-R_unif"] > 0.98  # rounding to 2 decimals barely helps the defender
+    assert rows[0]["1-R_test"] > 0.98
 
 
 def test_report_helpers_and_bad_input():
@@ -30,7 +30,7 @@ def test_report_helpers_and_bad_input():
     fn = lambda x: linear_logits(params, x)
     rep = ex.extraction_report(jax.random.key(0), fn, fn, ex.unit_domain(3),
                                x_test=np.zeros((4, 3), np.float32),
-                               y_test=np.zeros(4, np.int32), queries=10)
+                               y_test=np.zeros(4, np.int32), queries=10, num_uniform=100)
     assert rep["1-R_test"] == rep["1-R_unif"] == 1.0
     assert rep["stolen_accuracy"] == rep["target_accuracy"]
     with pytest.raises(ValueError, match="x_test"):
@@ -47,7 +47,9 @@ def test_extract_then_invert_small():
 
     d, c = 16, 4
     params = synthetic_linear(jax.random.key(2), d, c)
-    oracle = oracles.Oracle.from_model(linear_logits, params)
+    # The target uses the stolen model's apply function, so both MI-Face runs
+    # share one compiled program.
+    oracle = oracles.Oracle.from_model(ex.linear_apply, params)
     res, inv = ex.extract_then_invert(
         jax.random.key(0), oracle, ex.unit_domain(d),
         ex.LRConfig(num_classes=c, queries=4 * d, solver="cg", x64=False), jnp.arange(c),
@@ -57,6 +59,6 @@ def test_extract_then_invert_small():
     # The stolen copy gives the same inversions as the target itself.
     from jaxpriv.attacks.inversion import mi_face
 
-    ref = mi_face(jax.random.key(0), (linear_logits, params), jnp.arange(c),
+    ref = mi_face(jax.random.key(0), (ex.linear_apply, params), jnp.arange(c),
                   MIFaceConfig(num_features=d, alpha=50, beta=10, learning_rate=0.1))
     np.testing.assert_allclose(np.asarray(inv.x), np.asarray(ref.x), atol=1e-3)

@@ -1,0 +1,43 @@
+"""The extraction family of ``jaxpriv run`` and ``jaxpriv extract`` (small sizes)."""
+
+import json
+import pathlib
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxpriv import cli, data, models, oracles
+from jaxpriv.experiments import AuditContext, FAMILIES
+from jaxpriv.experiments import suite_extraction
+
+
+def test_run_rows_for_a_softmax_target(digits, tmp_path):
+    assert FAMILIES["extraction"] == "jaxpriv.experiments.suite_extraction"
+    ds = digits.subset(np.arange(300))
+    split = data.split(jax.random.key(0), len(ds), n_members=150, n_nonmembers=50, n_test=100)
+    model = models.make_model("softmax", num_features=64, num_classes=10)
+    params = jax.tree_util.tree_map(lambda a: 20.0 * a,
+                                    model.init(jax.random.key(1), jnp.zeros((1, 64))))
+    ctx = AuditContext(key=jax.random.key(2), dataset=ds, split=split, model=model,
+                       params=params, defended_params=params,
+                       defenses=(oracles.round_outputs(2),), train_config=None, hyper=None,
+                       out_dir=tmp_path, smoke=True, progress=False)
+    rows = suite_extraction.run(ctx)
+    assert [(r["attack"], r["target"]) for r in rows] == [("equation_solving", "undefended"),
+                                                          ("newton", "defended")]
+    assert rows[0]["1-R_test"] == 1.0 and rows[0]["1-R_unif"] == 1.0
+    assert rows[0]["queries"] == 65 and rows[0]["oracle"] == "logits"
+    assert rows[1]["oracle"] == "logits -> round(2)" and rows[1]["1-R_test"] >= 0.8
+    assert all(r["family"] == "extraction" and r["price_usd"] > 0 for r in rows)
+    json.dumps(rows)
+
+
+def test_cli_extract(tmp_path, capsys):
+    out = tmp_path / "extract.json"
+    assert cli.main(["extract", "binary_lr_digits", "--smoke", "--out", str(out)]) == 0
+    res = json.loads(out.read_text())["binary_lr_digits"]
+    assert res["queries"] == 65 and res["1-R_unif"] == 1.0
+    assert "binary_lr_digits" in capsys.readouterr().out
+    assert cli.main(["extract", "stealing"]) == 2
+    assert "Unknown case='stealing'" in capsys.readouterr().err
