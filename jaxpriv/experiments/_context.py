@@ -1,4 +1,20 @@
-"""What every attack family of the audit receives: the trained target and its data."""
+"""What every attack family of the audit receives: the trained target and its data.
+
+The family contract: ``run(ctx: AuditContext) -> list[dict]``, called once per
+``[[defended]]`` setting of the run. Each dict is one row of the results table:
+
+- ``attack`` (name) and ``target`` (``"undefended"`` or ``"defended"``) are
+  required; ``family`` defaults to the family's name; the run adds ``run``,
+  ``dataset``, ``model``, ``defense`` and ``target_test_accuracy``;
+- scalar metrics (higher: a stronger attack, unless the name says otherwise);
+- optional ``headline``: the metric the privacy-utility plot uses (else the
+  first of ``jaxpriv.report.HEADLINE_METRICS`` present);
+- optional ``roc = {"fpr": [...], "tpr": [...]}``: drawn as a log-log ROC curve;
+- optional ``images = [{"title": ..., "path": ...}]``: PNGs the family wrote,
+  paths relative to ``ctx.out_dir`` (any other PNG it writes there is shown too).
+
+Lists and dicts stay in ``results.json``; the CSV table keeps the scalars.
+"""
 
 from __future__ import annotations
 
