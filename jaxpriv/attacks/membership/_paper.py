@@ -50,6 +50,10 @@ MITIGATIONS: tuple[tuple[str, tuple[str, ...], float], ...] = (
     ("L2 l2=1e-4", (), 1e-4),
     ("L2 l2=1e-3", (), 1e-3),
     ("L2 l2=1e-2", (), 1e-2),
+    # Not in the paper: in this penalty convention and setup, 1e-2 barely
+    # changes the target; 3.5e-2 keeps test accuracy within ~2 points and
+    # costs the attack > 0.1 precision (measured; see the notebook).
+    ("L2 l2=3.5e-2", (), 3.5e-2),
 )
 
 
