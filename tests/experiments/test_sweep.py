@@ -22,7 +22,25 @@ class _Stop(KeyboardInterrupt):
 
 
 @pytest.fixture(scope="module")
-def reference(tmp_path_factory):
+def others(tmp_path_factory):
+    """The same smoke sweep on 4 forced CPU devices and on two local processes,
+    started first so that they run while the in-process reference computes."""
+    base = tmp_path_factory.mktemp("sweep_others")
+    port = _free_port()
+    procs = {"four": [_run_cli(["--out", str(base / "four")],
+                               {"XLA_FLAGS": "--xla_force_host_platform_device_count=4"})],
+             "two": [_run_cli(["--out", str(base / "two"), "--coordinator",
+                               f"127.0.0.1:{port}", "--num-processes", "2", "--process-id",
+                               str(i)], {"XLA_FLAGS": ""}) for i in range(2)]}
+    yield base, procs
+    for p in procs["four"] + procs["two"]:   # not waited for when a test is deselected
+        if p.poll() is None:
+            p.kill()
+            p.communicate()
+
+
+@pytest.fixture(scope="module")
+def reference(others, tmp_path_factory):
     """A smoke MID sweep, interrupted after its first setting and resumed."""
     out = tmp_path_factory.mktemp("sweep_ref")
     cfg = sweep.smoke_config(chunk_size=2)
@@ -66,11 +84,11 @@ def test_mid_lambda_lowers_inversion_and_accuracy(reference):
     assert all(0.0 <= r["membership_auc"] <= 1.0 for r in rows)
 
 
-def _run_cli(args, env_extra, cwd):
+def _run_cli(args, env_extra):
     env = dict(os.environ, JAX_PLATFORMS="cpu", **env_extra)
     return subprocess.Popen([sys.executable, "-m", "jaxpriv.cli", "sweep", "--smoke", *args],
-                            env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True)
+                            env=env, cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
 
 
 def _free_port():
@@ -79,34 +97,16 @@ def _free_port():
         return s.getsockname()[1]
 
 
-def test_four_devices_and_two_processes_match_one_device(reference, tmp_path):
+def test_four_devices_and_two_processes_match_one_device(reference, others):
     _, _, res = reference
-    four = _run_cli(["--out", str(tmp_path / "four")],
-                    {"XLA_FLAGS": "--xla_force_host_platform_device_count=4"}, ROOT)
-    out4, _ = four.communicate(timeout=300)
-    assert four.returncode == 0, out4
-    r4 = json.loads((tmp_path / "four" / "results.json").read_text())
-    assert r4["devices"] == 4
-    np.testing.assert_allclose(_values(r4["rows"]), _values(res["rows"]), rtol=1e-5, atol=1e-6)
-
-    port = _free_port()
-    procs = [_run_cli(["--out", str(tmp_path / "two"), "--coordinator", f"127.0.0.1:{port}",
-                       "--num-processes", "2", "--process-id", str(i)],
-                      {"XLA_FLAGS": ""}, ROOT) for i in range(2)]
-    outs = [p.communicate(timeout=300)[0] for p in procs]
-    assert all(p.returncode == 0 for p in procs), outs
-    r2 = json.loads((tmp_path / "two" / "results.json").read_text())
-    assert r2["processes"] == 2 and r2["devices"] == 2
-    np.testing.assert_allclose(_values(r2["rows"]), _values(res["rows"]), rtol=1e-5, atol=1e-6)
-
-
-def test_dp_sweep_reports_epsilon(tmp_path):
-    res = sweep.run_sweep(sweep.smoke_config(defense="dp", values=(0.5, 5.0), steps=20,
-                                             inversion_steps=5, inversion_labels=2),
-                          tmp_path / "dp")
-    eps = [r["epsilon"] for r in res["rows"]]
-    assert eps[0] > eps[1] > 0
-    assert (tmp_path / "dp" / "table.csv").read_text().startswith("noise_multiplier,epsilon,")
+    base, procs = others
+    for name, devices, processes in (("four", 4, 1), ("two", 2, 2)):
+        outs = [p.communicate(timeout=600)[0] for p in procs[name]]
+        assert all(p.returncode == 0 for p in procs[name]), outs
+        got = json.loads((base / name / "results.json").read_text())
+        assert got["devices"] == devices and got["processes"] == processes
+        np.testing.assert_allclose(_values(got["rows"]), _values(res["rows"]), rtol=1e-5,
+                                   atol=1e-6)
 
 
 def test_config_validation():
