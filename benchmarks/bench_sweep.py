@@ -38,7 +38,6 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
 
     from jaxpriv.experiments import sweep
-    from jaxpriv.defenses import _trainer
 
     if args.smoke:
         values = (0.0, 1e-3, 1e-2, 1e-1)
