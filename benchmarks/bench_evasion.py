@@ -85,7 +85,7 @@ def main(argv=None) -> int:
     apply_fn, params, _, test = digits_target(jax.random.key(0), hidden=(64,),
                                               epochs=1 if smoke else 30)
     n = 8 if smoke else len(test)
-    n_cw = 1 if smoke else 20
+    n_cw = 1 if smoke else 10
     steps = 3 if smoke else 40
     cw_cfg = evasion.CWConfig(steps=5 if smoke else 100, search_steps=1 if smoke else 6)
     x, y = test.x[:n], test.y[:n]
