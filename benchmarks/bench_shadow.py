@@ -165,6 +165,10 @@ def _numpy_lira(target, phi, in_mask):
     return out
 
 
+def _say(msg: str) -> None:
+    print(f"[bench_shadow {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
 def main(argv=None):
     args = _common.parse_args(__doc__.splitlines()[0], argv)
     cfg = SMOKE if args.smoke else FULL
@@ -192,10 +196,12 @@ def main(argv=None):
     art_target = _art_classifier(sk_target, cfg)
 
     # (a) The whole pipeline.
+    _say("pipeline: jaxpriv")
     key = jax.random.key(0)
     ours = _common.time_call(lambda: _ours_pipeline(cfg, model, tc, hyper, px, py, oracle, xq,
                                                     yq, key), repeats=1)
     s_ours = np.asarray(_ours_pipeline(cfg, model, tc, hyper, px, py, oracle, xq, yq, key))
+    _say(f"pipeline: ART (jaxpriv steady state {ours.seconds:.2f} s)")
     t0 = time.perf_counter()
     s_art = np.asarray(_art_pipeline(cfg, _art_template(cfg, px, py), px, py, art_target, xq,
                                      yq)).reshape(-1)
@@ -207,6 +213,7 @@ def main(argv=None):
         baseline_auc=metrics.roc_auc(s_art[truth], s_art[~truth]), **_common.peak_memory_mb()))
 
     # (b) Shadow training alone.
+    _say(f"training: jaxpriv (ART pipeline {t_art:.1f} s)")
     shadow = mia.ShadowConfig(model=model, num_shadows=cfg["k"], sampling="overlapping",
                               n_train=half, train=tc, hyper=hyper)
     train = _common.time_call(lambda: mia.train_shadows(key, px, py, shadow).params, repeats=1)
@@ -215,12 +222,14 @@ def main(argv=None):
     onehot = np.eye(cfg["c"], dtype=np.float32)
     sm = ShadowModels(_art_template(cfg, px, py), num_shadow_models=cfg["k"],
                       disjoint_datasets=False, random_state=0)
+    _say("training: ART")
     t0 = time.perf_counter()
     sm.generate_shadow_dataset(px, onehot[py], member_ratio=0.5)
     t_art_train = time.perf_counter() - t0
     records.append(_common.record("shadow/training", train.seconds, "art", t_art_train,
                                   compile_seconds=train.compile_seconds, num_shadows=cfg["k"],
                                   **_common.peak_memory_mb()))
+    _say("training: sequential jitted fits")
     fit_one = _sequential_trainer(model, cfg)
     in_mask, _ = mia.shadow_masks(key, cfg["n"], num_shadows=cfg["k"], sampling="overlapping",
                                   n_train=half)
@@ -236,6 +245,7 @@ def main(argv=None):
                                   num_shadows=cfg["k"], **_common.peak_memory_mb()))
 
     # (c) LiRA scoring.
+    _say("lira scoring")
     rng = np.random.default_rng(0)
     k, n = cfg["lira_k"], cfg["lira_n"]
     lmask = np.argsort(np.argsort(rng.random((k, n)), axis=0), axis=0) < k // 2
