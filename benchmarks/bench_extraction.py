@@ -13,7 +13,7 @@ Cases (full): binary LR on digits 0 vs 1 (65 unknowns), softmax on digits
 (650), a 446-5-30 tanh MLP on Location (2,415 unknowns, 5 queries per
 unknown; needs JAXPRIV_DATA) and the AT&T-faces softmax model (412,160
 unknowns, 41,216 queries; needs JAXPRIV_DATA). ``--smoke``: small synthetic
-versions of the CG and MLP cases (no data needed).
+version of the CG case (no data needed).
 
   python benchmarks/bench_extraction.py [--smoke] [--json PATH]
 """
@@ -156,12 +156,6 @@ def main(argv=None):
         xt = np.random.default_rng(1).uniform(size=(500, 60)).astype(np.float32)
         recs.append(lr_case("cg_softmax_synthetic", _lin, p, 8, 60, 240, xt, solver="cg",
                             x64=False, maxiter=2000))
-        model = models.make_model("mlp", num_features=6, num_classes=3, hidden=(3,),
-                                  activation="tanh")
-        mp = jax.tree_util.tree_map(lambda a: 2.0 * a,
-                                    model.init(jax.random.key(3), jnp.zeros((1, 6))))
-        xt = np.random.default_rng(2).uniform(size=(500, 6)).astype(np.float32)
-        recs.append(mlp_case("mlp_synthetic", model, mp, xt, 5.0, 40, 500))
     else:
         from sklearn.linear_model import LogisticRegression
 

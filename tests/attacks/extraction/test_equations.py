@@ -47,21 +47,20 @@ def test_binary_lr_digits_exact_from_65_queries_and_no_retrace(binary_target):
     assert rep["price_usd"] == pytest.approx(65 * ex.PRICE_PER_QUERY)
 
 
-def test_cg_in_float32_matches_dense_log_ratio_solve(digits):
-    # A 10-class softmax model over the 64 digit pixels (650 unknowns).
+def test_cg_in_float32_softmax_over_digit_pixels(digits):
+    # A 10-class softmax model over the 64 digit pixels (650 unknowns), by
+    # matrix-free CG on the log-ratio normal equations in float32 (the dense
+    # float64 path is the binary test's).
     params = synthetic_linear(jax.random.key(3), 64, 10, scale=4.0)
     oracle = oracles.Oracle.from_model(linear_logits, params)
-    dense = ex.extract_lr(jax.random.key(0), oracle, ex.unit_domain(64),
-                          ex.LRConfig(num_classes=10))
     cg = ex.extract_lr(jax.random.key(0), oracle, ex.unit_domain(64),
                        ex.LRConfig(num_classes=10, queries=260, solver="cg", x64=False,
                                    chunk_size=64))
-    assert dense.queries == 65 and cg.queries == 260 and oracle.queries == 325
+    assert cg.queries == 260 and oracle.queries == 260
     ref = ex.center_classes(params)
-    assert ex.max_param_error(dense.params, ref) < 1e-5
     assert ex.max_param_error(cg.params, ref) < 1e-3
     assert float(cg.residual) < 1e-4 and int(cg.usable) == 260
-    for res in (dense, cg):
+    for res in (cg,):
         p32 = jax.tree_util.tree_map(lambda a: jnp.asarray(a, jnp.float32), res.params)
         rep = ex.extraction_report(jax.random.key(3), lambda x: linear_logits(params, x),
                                    lambda x: ex.linear_apply(p32, x), ex.unit_domain(64),

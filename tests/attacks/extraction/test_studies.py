@@ -40,25 +40,3 @@ def test_report_helpers_and_bad_input():
         ex.max_param_error({"w": np.zeros(2)}, {"w": np.zeros(3)})
     assert ex.unknowns_lr(64, 10) == 585 and ex.paper_unknowns(64, 10) == 650
     assert ex.paper_unknowns(64, 2) == 65
-
-
-def test_extract_then_invert_small():
-    from jaxpriv.attacks.inversion import MIFaceConfig
-
-    d, c = 16, 4
-    params = synthetic_linear(jax.random.key(2), d, c)
-    # The target uses the stolen model's apply function, so both MI-Face runs
-    # share one compiled program.
-    oracle = oracles.Oracle.from_model(ex.linear_apply, params)
-    res, inv = ex.extract_then_invert(
-        jax.random.key(0), oracle, ex.unit_domain(d),
-        ex.LRConfig(num_classes=c, queries=4 * d, solver="cg", x64=False), jnp.arange(c),
-        MIFaceConfig(num_features=d, alpha=50, beta=10, learning_rate=0.1))
-    assert res.queries == 4 * d and oracle.queries == 4 * d
-    assert inv.x.shape == (c, d)
-    # The stolen copy gives the same inversions as the target itself.
-    from jaxpriv.attacks.inversion import mi_face
-
-    ref = mi_face(jax.random.key(0), (ex.linear_apply, params), jnp.arange(c),
-                  MIFaceConfig(num_features=d, alpha=50, beta=10, learning_rate=0.1))
-    np.testing.assert_allclose(np.asarray(inv.x), np.asarray(ref.x), atol=1e-3)

@@ -13,6 +13,8 @@ from jaxpriv.experiments import suite_extraction
 
 
 def test_run_rows_for_a_softmax_target(digits, tmp_path):
+    # Without output defences both oracles are exact: equation solving on both.
+    # (A lossy oracle switches run() to Newton, tested in test_newton/test_studies.)
     assert FAMILIES["extraction"] == "jaxpriv.experiments.suite_extraction"
     ds = digits.subset(np.arange(300))
     split = data.split(jax.random.key(0), len(ds), n_members=150, n_nonmembers=50, n_test=100)
@@ -21,14 +23,14 @@ def test_run_rows_for_a_softmax_target(digits, tmp_path):
                                     model.init(jax.random.key(1), jnp.zeros((1, 64))))
     ctx = AuditContext(key=jax.random.key(2), dataset=ds, split=split, model=model,
                        params=params, defended_params=params,
-                       defenses=(oracles.round_outputs(2),), train_config=None, hyper=None,
+                       defenses=(), train_config=None, hyper=None,
                        out_dir=tmp_path, smoke=True, progress=False)
     rows = suite_extraction.run(ctx)
     assert [(r["attack"], r["target"]) for r in rows] == [("equation_solving", "undefended"),
-                                                          ("newton", "defended")]
-    assert rows[0]["1-R_test"] == 1.0 and rows[0]["1-R_unif"] == 1.0
-    assert rows[0]["queries"] == 65 and rows[0]["oracle"] == "logits"
-    assert rows[1]["oracle"] == "logits -> round(2)" and rows[1]["1-R_test"] >= 0.8
+                                                          ("equation_solving", "defended")]
+    for r in rows:
+        assert r["1-R_test"] == 1.0 and r["1-R_unif"] == 1.0
+        assert r["queries"] == 65 and r["oracle"] == "logits"
     assert all(r["family"] == "extraction" and r["price_usd"] > 0 for r in rows)
     json.dumps(rows)
 
