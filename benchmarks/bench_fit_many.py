@@ -133,7 +133,8 @@ def sklearn_fit(cfg: dict, x, y, seed: int):
     return clf
 
 
-def run_case(name: str, cfg: dict, repeats: int) -> list[dict]:
+def run_case(name: str, cfg: dict, repeats: int, sklearn_models: int | None = None
+             ) -> list[dict]:
     x, y = purchase_like(cfg["n"], cfg["d"], cfg["c"]) if name == "purchase" else digits(cfg["n"])
     n, k = x.shape[0], cfg["k"]
     model = models.make_model("mlp", num_features=cfg["d"], num_classes=cfg["c"],
@@ -162,10 +163,12 @@ def run_case(name: str, cfg: dict, repeats: int) -> list[dict]:
     seq_params = jax.tree_util.tree_map(lambda *p: jnp.stack(p), *sequential())
     acc_seq = float(np.mean(training.accuracy_many(model.apply, seq_params, x, y)))
 
-    # scikit-learn loop (no compilation; one timed pass over the K models).
+    # scikit-learn loop (no compilation; one timed pass over the K models, or
+    # over the first ``sklearn_models`` of them, scaled to K).
+    k_skl = k if sklearn_models is None else min(k, sklearn_models)
     t0 = time.perf_counter()
-    clfs = [sklearn_fit(cfg, x, y, seed=i) for i in range(k)]
-    t_skl = time.perf_counter() - t0
+    clfs = [sklearn_fit(cfg, x, y, seed=i) for i in range(k_skl)]
+    t_skl = (time.perf_counter() - t0) * k / k_skl
     acc_skl = float(np.mean([c.score(x, y) for c in clfs]))
 
     probes.append(max(_common.matmul_gflops(1024), _common.matmul_gflops(512)))
@@ -180,7 +183,7 @@ def run_case(name: str, cfg: dict, repeats: int) -> list[dict]:
                   compile_seconds=t_many.compile_seconds,
                   sequential_compile_seconds=t_seq.compile_seconds,
                   train_accuracy=acc_many, sequential_train_accuracy=acc_seq,
-                  sklearn_train_accuracy=acc_skl,
+                  sklearn_train_accuracy=acc_skl, sklearn_models_timed=k_skl,
                   data="synthetic Purchase-like" if name == "purchase" else "digits")
     bench = f"fit_many/{name}"
     return [
@@ -191,12 +194,21 @@ def run_case(name: str, cfg: dict, repeats: int) -> list[dict]:
 
 
 def main(argv=None) -> list[dict]:
-    args = _common.parse_args(__doc__.splitlines()[0], argv)
+    import argparse
+
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--smoke", action="store_true", help="tiny sizes (< 15 s), used by tests")
+    p.add_argument("--json", metavar="PATH", default=None, help="write the records here")
+    p.add_argument("--cases", default="purchase,tiny", help="comma-separated cases to run")
+    p.add_argument("--sklearn-models", type=int, default=None,
+                   help="time this many scikit-learn fits and scale to K (default: all K)")
+    args = p.parse_args(argv)
     sizes = SMOKE if args.smoke else FULL
+    sizes = {c: sizes[c] for c in args.cases.split(",")}
     repeats = 1 if args.smoke else 3
     records = []
     for name, cfg in sizes.items():
-        recs = run_case(name, cfg, repeats)
+        recs = run_case(name, cfg, repeats, args.sklearn_models)
         r = recs[0]
         print(f"{r['name']}: {r['gflops']:.1f} GFLOP/s = {100 * r['roofline_share']:.0f}% of"
               f" matmul {r['matmul_gflops']:.0f} GFLOP/s (sequential"

@@ -151,7 +151,8 @@ def _epoch_loss(losses: jax.Array, wsum: jax.Array) -> jax.Array:
 
 
 class _Program(NamedTuple):
-    init: Callable  # (keys[K], x1[1, d], params | None) -> carry
+    init: Callable  # (keys[K], x1[1, d], params | None) -> carry; compiled unoptimised
+    init_large: Callable  # the same, optimised (for models with many parameters)
     run: Callable   # (carry, keys, hyper, x, y, rows, row_w, masks, start, stop, losses)
     unwide: Callable  # carry params -> stacked params [K, ...]
 
@@ -269,11 +270,20 @@ def _program(init_params: Callable, apply: Callable, config: TrainConfig,
         return p if wide is None else wide.from_wide(p)
 
     # init and unwide run once per call: compile them fast (unoptimised code is
-    # seconds quicker to build and costs milliseconds here); run is the hot loop.
+    # seconds quicker to build and costs milliseconds here, except for the
+    # random draws of large models: ``init_large``); run is the hot loop.
     quick = {"xla_backend_optimization_level": 0}
-    return _Program(jax.jit(init, compiler_options=quick),
+    return _Program(jax.jit(init, compiler_options=quick), jax.jit(init),
                     jax.jit(run, donate_argnums=(0, 10)),
                     jax.jit(unwide, compiler_options=quick))
+
+
+@functools.lru_cache(maxsize=64)
+def _num_params(init_params: Callable, key: jax.ShapeDtypeStruct,
+                x1: jax.ShapeDtypeStruct) -> int:
+    """Parameters of one model (from shapes only; cached)."""
+    shapes = jax.eval_shape(lambda k, x: init_params(jax.random.fold_in(k, 0), x), key, x1)
+    return sum(math.prod(a.shape) for a in jax.tree_util.tree_leaves(shapes))
 
 
 def _check_data(x, y, config: TrainConfig, num_classes: int | None,
@@ -445,6 +455,8 @@ def fit_many(
 
     xj = jnp.asarray(x, jnp.float32)
     yj = jnp.asarray(y, jnp.int32 if config.loss == "cross_entropy" else jnp.float32)
+    num_params = _num_params(init_params, jax.ShapeDtypeStruct(keys.shape[1:], keys.dtype),
+                             jax.ShapeDtypeStruct((1, x.shape[1]), jnp.float32))
     if mode == "masked":
         # Member rows first: a model with m members draws its minibatches from
         # them alone; models with fewer members than the largest pad with
@@ -468,7 +480,8 @@ def fit_many(
             k_c = keys[sl]
             h_c = Hyper(*(jnp.asarray(h[sl]) for h in hyper))
             p0 = None if params is None else jax.tree_util.tree_map(lambda p: p[sl], params)
-            carry = prog.init(k_c, xj[:1], p0)
+            init = prog.init if num_params * k_c.shape[0] < 2 ** 20 else prog.init_large
+            carry = init(k_c, xj[:1], p0)
             losses = jnp.zeros((k_c.shape[0], config.epochs), jnp.float32)
             rows = row_w = None
             if mode == "masked":
