@@ -5,6 +5,8 @@ import pathlib
 import subprocess
 import sys
 
+import pytest
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
@@ -24,7 +26,7 @@ def test_bench_fit_many_smoke(tmp_path):
         assert abs(rec["ratio"] - rec["baseline_seconds"] / rec["seconds"]) < 1e-9
         assert rec["compile_seconds"] >= 0
         assert 0 < rec["roofline_share"] and rec["matmul_gflops"] > 0
-        assert rec["gflops"] * rec["seconds"] == __import__("pytest").approx(rec["gflop"])
+        assert rec["gflops"] * rec["seconds"] == pytest.approx(rec["gflop"])
         # fit_many, the sequential loop and scikit-learn all learned something.
         assert rec["train_accuracy"] > 0.1
     roof = [rec for rec in records if rec["baseline"] == "matmul_roofline"]
