@@ -23,11 +23,9 @@ conditioned (the uniform centred design has a Gram matrix close to ``m/12 I``).
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from jaxpriv import _validate
 from jaxpriv.attacks.extraction._common import (Domain, ExtractionResult, cached_jit,

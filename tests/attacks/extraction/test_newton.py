@@ -1,11 +1,10 @@
 """Newton extraction: softmax under rounding, one-hidden-layer MLP (Tramèr et al. 2016, §4.1)."""
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxpriv import models, oracles
+from jaxpriv import oracles
 from jaxpriv.attacks import extraction as ex
 
 

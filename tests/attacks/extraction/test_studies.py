@@ -1,11 +1,10 @@
 """Rounding countermeasure, report helpers and extract-then-invert (small sizes)."""
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxpriv import models, oracles
+from jaxpriv import models
 from jaxpriv.attacks import extraction as ex
 
 from conftest import linear_logits, synthetic_linear

@@ -1,13 +1,12 @@
 """The extraction family of ``jaxpriv run`` and ``jaxpriv extract`` (small sizes)."""
 
 import json
-import pathlib
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxpriv import cli, data, models, oracles
+from jaxpriv import cli, data, models
 from jaxpriv.experiments import AuditContext, FAMILIES
 from jaxpriv.experiments import suite_extraction
 
