@@ -171,7 +171,11 @@ def extract_lr(key: jax.Array, oracle: Oracle, domain: Domain, config: LRConfig
 
     The queries are ``m`` points drawn uniformly from ``domain``; query,
     equations and solve run as one compiled program (the oracle is called
-    through :meth:`Oracle.pure_fn` and charged ``m`` rows).
+    through :meth:`Oracle.pure_fn` and charged ``m`` rows). With
+    ``config.x64`` the queries are float64, so a float32 target's logits are
+    promoted and its confidences come back in full double precision (as from
+    an API that returns doubles); that is what makes the n + 1 solve exact to
+    ~1e-14.
 
     Args:
       key: PRNG key (queries and oracle noise); same key, same result.
