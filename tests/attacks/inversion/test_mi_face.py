@@ -194,7 +194,7 @@ def test_blackbox_inverts_and_counts_queries():
                              cfg)
     np.testing.assert_array_equal(np.asarray(res.x), np.asarray(again.x))
     fd = mi_face_blackbox(jax.random.key(0), Oracle.from_model(_linear, params), jnp.arange(C),
-                          MIFaceConfig(num_features=D, alpha=100, learning_rate=1.0,
+                          MIFaceConfig(num_features=D, alpha=30, learning_rate=1.0,
                                        estimator="fd", sigma=1e-2))
     assert np.all(np.exp(np.asarray(fd.log_prob)) >= 0.9)
 
