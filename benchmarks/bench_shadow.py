@@ -50,9 +50,9 @@ from jaxpriv.attacks import membership as mia  # noqa: E402
 from jaxpriv.oracles import Oracle  # noqa: E402
 
 FULL = dict(k=32, n=2500, d=600, hidden=128, c=100, epochs=50, batch=128, lr=1e-3,
-            attack_epochs=20, n_query=1000, lira_k=64, lira_n=20000)
+            attack_epochs=20, n_query=1000, lira_k=64, lira_n=20000, art_attack="nn")
 SMOKE = dict(k=4, n=200, d=40, hidden=16, c=5, epochs=2, batch=32, lr=1e-3,
-             attack_epochs=2, n_query=50, lira_k=8, lira_n=300)
+             attack_epochs=2, n_query=50, lira_k=8, lira_n=300, art_attack="rf")
 
 
 def purchase_like(n: int, d: int, c: int, seed: int = 0):
@@ -109,9 +109,12 @@ def _art_pipeline(cfg, template, px, py, art_target, xq, yq):
                       disjoint_datasets=False, random_state=0)
     onehot = np.eye(cfg["c"], dtype=np.float32)
     (mx, my, mp), (nx, ny, npred) = sm.generate_shadow_dataset(px, onehot[py], member_ratio=0.5)
-    attack = MembershipInferenceBlackBox(art_target, attack_model_type="nn",
-                                         nn_model_epochs=cfg["attack_epochs"],
-                                         nn_model_batch_size=cfg["batch"])
+    if cfg["art_attack"] == "nn":
+        attack = MembershipInferenceBlackBox(art_target, attack_model_type="nn",
+                                             nn_model_epochs=cfg["attack_epochs"],
+                                             nn_model_batch_size=cfg["batch"])
+    else:
+        attack = MembershipInferenceBlackBox(art_target, attack_model_type=cfg["art_attack"])
     attack.fit(mx, my, nx, ny, mp, npred)
     return attack.infer(xq, onehot[yq], probabilities=True)
 
@@ -174,7 +177,9 @@ def main(argv=None):
     cfg = SMOKE if args.smoke else FULL
     warnings.filterwarnings("ignore")
     # Import the peer (ART, and the PyTorch its attack model uses) before any timing.
-    import torch  # noqa: F401
+    # The smoke run uses ART's random-forest attack model (no PyTorch import).
+    if not args.smoke:
+        import torch  # noqa: F401
     from art.attacks.inference.membership_inference import (  # noqa: F401
         MembershipInferenceBlackBox, ShadowModels)
     records = []

@@ -11,7 +11,7 @@ SCRIPT = pathlib.Path(__file__).resolve().parents[2] / "benchmarks" / "bench_sha
 def test_bench_shadow_smoke(tmp_path):
     out = tmp_path / "shadow.json"
     r = subprocess.run([sys.executable, str(SCRIPT), "--smoke", "--json", str(out)],
-                       capture_output=True, text=True, timeout=300)
+                       capture_output=True, text=True, timeout=900)
     assert r.returncode == 0, r.stderr[-3000:]
     records = json.loads(out.read_text())
     names = [rec["name"] for rec in records]
