@@ -75,7 +75,7 @@ _TINY = textwrap.dedent("""
 
 def _tiny(env=None):
     r = subprocess.run([sys.executable, "-c", _TINY], env=env, capture_output=True, text=True,
-                       timeout=120)
+                       timeout=600)
     assert r.returncode == 0, r.stderr[-2000:]
     return json.loads(r.stdout.strip().splitlines()[-1])
 
