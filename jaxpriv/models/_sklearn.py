@@ -45,7 +45,7 @@ def from_sklearn_logistic(clf: Any) -> tuple[Callable, dict]:
 
 
 def _linear_value(params, x):
-    return x @ params["w"] + params["b"][None, :]
+    return x @ params["w"] + params["b"]
 
 
 def from_sklearn_linear(reg: Any) -> tuple[Callable, dict]:

@@ -27,7 +27,7 @@ def _run(tmp_path, *extra):
     return subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--smoke", "--bench-dir",
          str(tmp_path), "--json", str(tmp_path / "out" / "all.json"), *extra],
-        capture_output=True, text=True, timeout=60)
+        capture_output=True, text=True, timeout=600)
 
 
 def test_run_all_aggregates_records_and_reports_failures(tmp_path):
@@ -59,7 +59,7 @@ def test_collect_gathers_records_written_earlier(tmp_path):
     proc = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "run.py"), "--collect", str(tmp_path / "a.json"),
          str(tmp_path / "bad.json"), "--json", str(tmp_path / "all.json")],
-        capture_output=True, text=True, timeout=60)
+        capture_output=True, text=True, timeout=600)
     assert proc.returncode == 1
     out = json.loads((tmp_path / "all.json").read_text())
     assert [r["name"] for r in out["records"]] == ["a/x"]
