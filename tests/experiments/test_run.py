@@ -75,7 +75,10 @@ def test_kill_half_way_resume_report(fake_env, tmp_path):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE), os.environ.get(
         "PYTHONPATH", "")]), "JAXPRIV_TEST_SLEEP": "1"}
     cmd = [sys.executable, "-m", "jaxpriv.cli", "run", str(cfg), "--smoke", "--out", str(out)]
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    # Test runners (e.g. pytest-xdist workers) may ignore SIGINT, and ignored
+    # signals are inherited: give the child the default disposition back.
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 120
     while not any(c.startswith("slow-start") for c in _calls(log)):
         if proc.poll() is not None:
