@@ -1,23 +1,11 @@
 """Executes notebooks/membership_location.ipynb at smoke size (needs JAXPRIV_DATA)."""
 
-import os
-import pathlib
-
-import nbformat
 import pytest
-from nbclient import NotebookClient
-
-NOTEBOOK = pathlib.Path(__file__).resolve().parents[2] / "notebooks" / "membership_location.ipynb"
 
 
 @pytest.mark.requires_data
-def test_membership_notebook_runs_at_smoke_size(data_dir, tmp_path, monkeypatch):
-    monkeypatch.setenv("JAXPRIV_SMOKE", "1")
+def test_membership_notebook_runs_at_smoke_size(data_dir, tmp_path, run_notebook, monkeypatch):
     monkeypatch.setenv("JAXPRIV_DATA", str(data_dir))
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    NotebookClient(nb, kernel_name="python3", timeout=600,
-                   resources={"metadata": {"path": str(tmp_path)}}).execute()
-    text = "\n".join(o.get("text", "") for c in nb.cells if c.cell_type == "code"
-                     for o in c.get("outputs", []))
+    text = run_notebook("membership_location.ipynb")
     assert "smoke = True" in text
     assert (tmp_path / "membership_lira_roc.png").exists()

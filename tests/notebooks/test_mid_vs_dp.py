@@ -1,21 +1,10 @@
 """Executes notebooks/mid_vs_dp.ipynb at smoke size (bundled digits; no shared data needed)."""
 
 import json
-import pathlib
-
-import nbformat
-from nbclient import NotebookClient
-
-NOTEBOOK = pathlib.Path(__file__).resolve().parents[2] / "notebooks" / "mid_vs_dp.ipynb"
 
 
-def test_mid_vs_dp_notebook_runs_at_smoke_size(tmp_path, monkeypatch):
-    monkeypatch.setenv("JAXPRIV_SMOKE", "1")
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    NotebookClient(nb, kernel_name="python3", timeout=600,
-                   resources={"metadata": {"path": str(tmp_path)}}).execute()
-    text = "\n".join(o.get("text", "") for c in nb.cells if c.cell_type == "code"
-                     for o in c.get("outputs", []))
+def test_mid_vs_dp_notebook_runs_at_smoke_size(tmp_path, run_notebook):
+    text = run_notebook("mid_vs_dp.ipynb")
     assert "smoke = True" in text
     assert "noise multiplier for epsilon = 8" in text
     assert (tmp_path / "results" / "mid_vs_dp_smoke" / "mid_vs_dp.png").exists()
