@@ -128,8 +128,8 @@ class Oracle:
         self._key, sub = jax.random.split(self._key)
         return sub
 
-    def query(self, x: Any) -> jax.Array:
-        """Answers a batch ``x[n, ...]``; counts ``n`` queries."""
+    def check_query(self, x: Any) -> np.ndarray:
+        """Validates a query batch ``x[n, ...]`` (finite, non-empty, declared row shape)."""
         x = _validate.array("x", x, dtype_kind="fiub")
         if x.ndim < 1:
             raise ValueError(f"Expected x with a leading batch axis; got shape {x.shape}.")
@@ -137,6 +137,11 @@ class Oracle:
             raise ValueError(
                 f"Expected x with shape (n, {', '.join(map(str, self.input_shape))}); "
                 f"got {x.shape}.")
+        return x
+
+    def query(self, x: Any) -> jax.Array:
+        """Answers a batch ``x[n, ...]``; counts ``n`` queries."""
+        x = self.check_query(x)
         self.charge(x.shape[0])
         return self._jitted(self.next_key(), jnp.asarray(x, jnp.float32))
 

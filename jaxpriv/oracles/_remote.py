@@ -110,13 +110,7 @@ class RemoteOracle(Oracle):
 
     def query(self, x: Any) -> jax.Array:
         """Answers a batch ``x[n, ...]`` through the server; counts ``n`` queries."""
-        x = _validate.array("x", x, dtype_kind="fiub")
-        if x.ndim < 1:
-            raise ValueError(f"Expected x with a leading batch axis; got shape {x.shape}.")
-        if self.input_shape is not None and tuple(x.shape[1:]) != self.input_shape:
-            raise ValueError(
-                f"Expected x with shape (n, {', '.join(map(str, self.input_shape))}); "
-                f"got {x.shape}.")
+        x = self.check_query(x)
         self.reserve(x.shape[0])
         out = self._fetch(x.reshape(x.shape[0], -1))
         self.charge(x.shape[0])
