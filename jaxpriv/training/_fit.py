@@ -202,7 +202,7 @@ def _program(init_params: Callable, apply: Callable, config: TrainConfig,
             p = jax.tree_util.tree_map(lambda a: jnp.array(a, copy=True), params)
         if wide is not None:
             p = wide.to_wide(p)
-            return p, wide.init_opt(tx, p)
+            return p, wide.init_opt(config.optimizer, p)
         return p, jax.vmap(tx.init)(p)
 
     def epoch_shared(carry, order_key, hyper, x, y, masks, e):
@@ -224,7 +224,7 @@ def _program(init_params: Callable, apply: Callable, config: TrainConfig,
 
             def body(c, b):
                 xb, yb, wb = b
-                p, o, data = wide.step(tx, config, c[0], c[1], xb, yb, wb, hyper)
+                p, o, data = wide.step(config, c[0], c[1], xb, yb, wb, hyper)
                 return (p, o), data
         else:
             def body(c, b):
@@ -243,8 +243,11 @@ def _program(init_params: Callable, apply: Callable, config: TrainConfig,
         idx, w = jax.vmap(lambda k, r, rw: _order(k, n, r, rw))(perm_keys, rows, row_w)
         idx, w = _batches(idx, w, bs)                                   # [K, nb, B]
         idx, w = jnp.swapaxes(idx, 0, 1), jnp.swapaxes(w, 0, 1)         # [nb, K, B]
-        step = jax.vmap(functools.partial(step_one, skip_empty=True),
-                        in_axes=(0, 0, 0, 0, 0, 0))
+        if wide is not None:
+            step = functools.partial(wide.step, config, skip_empty=True)
+        else:
+            step = jax.vmap(functools.partial(step_one, skip_empty=True),
+                            in_axes=(0, 0, 0, 0, 0, 0))
 
         def body(c, b):
             i, wb = b
@@ -276,6 +279,26 @@ def _program(init_params: Callable, apply: Callable, config: TrainConfig,
     return _Program(jax.jit(init, compiler_options=quick), jax.jit(init),
                     jax.jit(run, donate_argnums=(0, 10)),
                     jax.jit(unwide, compiler_options=quick))
+
+
+# On CPU, K models train in chunks whose parameters, gradients and optimizer
+# state fit in this many bytes (about half this machine class's L3 cache):
+# past that every step streams the whole state from memory and the update,
+# not the matmuls, sets the pace. Accelerators train all K at once.
+_CPU_CHUNK_BYTES = 12 * 2 ** 20
+
+
+def _auto_chunk(num_models: int, num_params: int, optimizer: str) -> int:
+    """Models per chunk when the caller gives no ``chunk_size``: all of them on
+    accelerators; on CPU as many as fit ``_CPU_CHUNK_BYTES``, in equal chunks."""
+    if jax.default_backend() != "cpu":
+        return num_models
+    slots = {"adam": 2, "momentum": 1, "sgd": 0}[optimizer]
+    per_model = 4 * num_params * (2 + slots)  # params, grads, optimizer slots (float32)
+    most = max(1, _CPU_CHUNK_BYTES // per_model)
+    if most >= num_models:
+        return num_models
+    return math.ceil(num_models / math.ceil(num_models / most))
 
 
 @functools.lru_cache(maxsize=64)
@@ -439,7 +462,6 @@ def fit_many(
         shared_order = masks is None
     if chunk_size is not None:
         _validate.positive("chunk_size", chunk_size)
-    chunk = num_models if chunk_size is None else min(int(chunk_size), num_models)
     if params is not None:
         bad = [p.shape for p in jax.tree_util.tree_leaves(params)
                if np.ndim(p) == 0 or np.shape(p)[0] != num_models]
@@ -448,7 +470,7 @@ def fit_many(
                              f" got shapes {bad[:3]}.")
 
     mode = "masked" if not shared_order else ("shared" if masks is None else "shared_masked")
-    fast = mode == "shared" and config.loss == "cross_entropy" and _FAST_PATH
+    fast = mode in ("shared", "masked") and _FAST_PATH
     wide = _wide.dense_stack(model) if fast else None
     base = dataclasses.replace(config, progress=False)  # progress does not change the program
     prog = _program(init_params, apply, base, mode, wide)
@@ -457,6 +479,8 @@ def fit_many(
     yj = jnp.asarray(y, jnp.int32 if config.loss == "cross_entropy" else jnp.float32)
     num_params = _num_params(init_params, jax.ShapeDtypeStruct(keys.shape[1:], keys.dtype),
                              jax.ShapeDtypeStruct((1, x.shape[1]), jnp.float32))
+    chunk = (_auto_chunk(num_models, num_params, config.optimizer) if chunk_size is None
+             else min(int(chunk_size), num_models))
     if mode == "masked":
         # Member rows first: a model with m members draws its minibatches from
         # them alone; models with fewer members than the largest pad with
@@ -476,7 +500,10 @@ def fit_many(
     with _progress(len(starts) * config.epochs, f"training {num_models} model(s)",
                    config.progress) as bar:
         for s in starts:
-            sl = slice(s, s + chunk)
+            # The last chunk is padded with copies of its last model (dropped
+            # below), so every chunk runs the one compiled program.
+            sl = np.minimum(np.arange(s, s + chunk), num_models - 1)
+            live = min(chunk, num_models - s)
             k_c = keys[sl]
             h_c = Hyper(*(jnp.asarray(h[sl]) for h in hyper))
             p0 = None if params is None else jax.tree_util.tree_map(lambda p: p[sl], params)
@@ -493,8 +520,9 @@ def fit_many(
                 carry, losses = prog.run(carry, run_keys, h_c, xj, yj, rows, row_w, m_c,
                                          jnp.int32(e), jnp.int32(stop), losses)
                 bar.update(stop - e)
-            out_params.append(prog.unwide(carry[0]))
-            out_loss.append(losses)
+            out_params.append(jax.tree_util.tree_map(lambda p: p[:live],
+                                                     prog.unwide(carry[0])))
+            out_loss.append(losses[:live])
     if len(out_params) == 1:
         return out_params[0], History(out_loss[0])
     stacked = jax.tree_util.tree_map(lambda *p: jnp.concatenate(p, axis=0), *out_params)

@@ -26,6 +26,9 @@ import jax.numpy as jnp
 from jaxpriv.models import ACTIVATIONS, MLP, Model, SoftmaxRegression
 
 
+_B1, _B2, _EPS = 0.9, 0.999, 1e-8  # optax.adam's defaults
+
+
 class DenseStack(NamedTuple):
     """A dense stack's layer names (in order) and its activation; hashable."""
 
@@ -43,52 +46,103 @@ class DenseStack(NamedTuple):
         return {n: {"kernel": jnp.swapaxes(w, 1, 2), "bias": b}
                 for n, (w, b) in zip(self.layers, wide)}
 
-    def init_opt(self, tx, wide):
-        return tx.init(wide)
+    def init_opt(self, optimizer: str, wide):
+        """Optimizer state in the wide layout, with a per-model step count."""
+        k = wide[0][0].shape[0]
+        zeros = lambda: jax.tree_util.tree_map(jnp.zeros_like, wide)
+        if optimizer == "adam":
+            return (jnp.zeros((k,), jnp.int32), zeros(), zeros())
+        if optimizer == "momentum":
+            return (zeros(),)
+        return ()
 
     # Training step ----------------------------------------------------------
-    def forward(self, wide, xt: jax.Array) -> jax.Array:
-        """Logits ``[K, c, B]`` of all K models for ``xt = x^T [d, B]``."""
+    def forward(self, wide, xb: jax.Array) -> jax.Array:
+        """Logits ``[K, c, B]`` of all K models.
+
+        ``xb`` is either the shared minibatch transposed, ``x^T [d, B]`` (the
+        first layer of all K models is then one ``[K * h, d] @ [d, B]``
+        matmul), or K per-model minibatches ``[K, B, d]`` (a batched matmul
+        contracting the minor axis of both operands: no transposes).
+        """
         act = ACTIVATIONS[self.activation]
         (w, b), rest = wide[0], wide[1:]
         k, o, d = w.shape
-        a = (w.reshape(k * o, d) @ xt).reshape(k, o, xt.shape[1]) + b[:, :, None]
+        if xb.ndim == 2:
+            a = (w.reshape(k * o, d) @ xb).reshape(k, o, xb.shape[1])
+        else:
+            a = jnp.einsum("kod,kbd->kob", w, xb)
+        a = a + b[:, :, None]
         for w, b in rest:
             a = jnp.einsum("koi,kib->kob", w, act(a)) + b[:, :, None]
         return a
 
-    def step(self, tx, config, wide, opt_state, xt, yb, wb, hyper):
-        """One optimizer step of all K models on the shared minibatch.
+    def step(self, config, wide, opt_state, xb, yb, wb, hyper, skip_empty=False):
+        """One optimizer step of all K models.
 
         Args:
-          xt: ``[d, B]`` the minibatch, transposed; yb: ``[B]``; wb: ``[B]``
-            row weights (0 for padding). hyper: ``Hyper`` of ``[K]`` arrays.
+          xb: the shared minibatch transposed, ``[d, B]``, or per-model
+            minibatches ``[K, B, d]``. yb: ``[B]`` or ``[K, B]`` labels;
+            wb: ``[B]`` or ``[K, B]`` row weights (0 for padding).
+            hyper: ``Hyper`` of ``[K]`` arrays.
+          skip_empty: a model whose minibatch has no weight (padding) keeps
+            its parameters and optimizer state.
 
         Returns:
           ``(wide, opt_state, data_loss [K])``.
         """
-        wsum = jnp.maximum(jnp.sum(wb), 1.0)
+        wb2 = wb if wb.ndim == 2 else wb[None, :]                        # [K|1, B]
+        yb2 = yb if yb.ndim == 2 else yb[None, :]
+        wsum_raw = jnp.sum(wb2, axis=1)                                  # [K|1]
+        wsum = jnp.maximum(wsum_raw, 1.0)
 
         def loss(wide):
-            out = self.forward(wide, xt)                                 # [K, c, B]
+            out = self.forward(wide, xb)                                 # [K, c, B]
             if config.loss == "cross_entropy":
                 lse = jax.nn.logsumexp(out, axis=1)                      # [K, B]
-                onehot = jax.nn.one_hot(yb, out.shape[1], axis=0, dtype=out.dtype)
-                per = lse - jnp.sum(out * onehot[None], axis=1)          # [K, B]
+                picked = jnp.take_along_axis(
+                    out, jnp.broadcast_to(yb2[:, None, :], (out.shape[0], 1, out.shape[2])),
+                    axis=1)[:, 0, :]
+                per = lse - picked                                       # [K, B]
             else:
-                per = jnp.square(out[:, 0, :] - yb[None, :])
-            data = jnp.sum(per * wb[None, :], axis=1) / wsum             # [K]
+                per = jnp.square(out[:, 0, :] - yb2)
+            data = jnp.sum(per * wb2, axis=1) / wsum                     # [K]
             pen = sum(0.5 * jnp.sum(jnp.square(p), axis=tuple(range(1, p.ndim)))
                       for layer in wide for i, p in enumerate(layer)
                       if i == 0 or config.l2_on_bias)                    # [K]
             return jnp.sum(data + hyper.l2 * pen), data
 
         grads, data = jax.grad(loss, has_aux=True)(wide)
-        direction, opt_state = tx.update(grads, opt_state, wide)
         lr = hyper.learning_rate
-        wide = jax.tree_util.tree_map(
-            lambda p, d: p - lr.reshape((-1,) + (1,) * (p.ndim - 1)) * d, wide, direction)
-        return wide, opt_state, data
+        per_model = lambda v, a: v.reshape((-1,) + (1,) * (a.ndim - 1))
+        if config.optimizer == "adam":
+            # optax.scale_by_adam (b1 0.9, b2 0.999, eps 1e-8) with one step
+            # count per model (a model skipping a padding batch keeps its own).
+            count, mu, nu = opt_state
+            count = count + 1
+            c1 = 1 - _B1 ** count.astype(jnp.float32)                     # [K]
+            c2 = 1 - _B2 ** count.astype(jnp.float32)
+            mu = jax.tree_util.tree_map(lambda m, g: _B1 * m + (1 - _B1) * g, mu, grads)
+            nu = jax.tree_util.tree_map(lambda v, g: _B2 * v + (1 - _B2) * g * g, nu, grads)
+            new = jax.tree_util.tree_map(
+                lambda p, m, v: p - per_model(lr, p) * (
+                    (m / per_model(c1, m)) / (jnp.sqrt(v / per_model(c2, v)) + _EPS)),
+                wide, mu, nu)
+            new_opt = (count, mu, nu)
+        elif config.optimizer == "momentum":
+            (trace,) = opt_state
+            trace = jax.tree_util.tree_map(lambda t, g: g + 0.9 * t, trace, grads)
+            new = jax.tree_util.tree_map(lambda p, t: p - per_model(lr, p) * t, wide, trace)
+            new_opt = (trace,)
+        else:
+            new = jax.tree_util.tree_map(lambda p, g: p - per_model(lr, p) * g, wide, grads)
+            new_opt = ()
+        if skip_empty:
+            live = wsum_raw > 0                                          # [K]
+            keep = lambda a, b: jnp.where(per_model(live, a), a, b)
+            new = jax.tree_util.tree_map(keep, new, wide)
+            new_opt = jax.tree_util.tree_map(keep, new_opt, opt_state)
+        return new, new_opt, data
 
 
 def dense_stack(model: Any) -> DenseStack | None:

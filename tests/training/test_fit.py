@@ -72,23 +72,52 @@ def test_fit_many_masked_model_k_equals_fit_with_its_key_and_weights():
     assert not np.allclose(params["out"]["kernel"][0], params["out"]["kernel"][1])
 
 
-def test_fast_path_equals_generic_vmap_path():
-    """The wide-layout path for dense stacks computes what the vmapped flax model does."""
+_UNEQUAL = np.zeros((2, X_TRAIN.shape[0]), bool)
+_UNEQUAL[0, :300] = True   # 5 minibatches an epoch: skips 5 padding batches
+_UNEQUAL[1, 200:800] = True
+
+
+@pytest.mark.parametrize("masks,optimizer", [(None, "adam"), ("unequal", "adam"),
+                                             ("unequal", "momentum")])
+def test_fast_path_equals_generic_vmap_path(masks, optimizer):
+    """The wide-layout path for dense stacks computes what the vmapped flax
+    model does, with shared minibatches and with per-model member rows of
+    different counts (a model skips its padding batches: no update, no Adam
+    step counted)."""
     model = MLP
     assert _wide.dense_stack(model) is not None
     assert _wide.dense_stack(models.make_model("softmax", num_features=64, num_classes=10))
     assert _wide.dense_stack((MLP.init, MLP.apply)) is None
+    masks = None if masks is None else _UNEQUAL
+    cfg = training.TrainConfig(epochs=3, batch_size=64, optimizer=optimizer)
     keys = _keys(2, seed=3)
     hyper = training.Hyper(learning_rate=jnp.array([1e-3, 1e-2]), l2=jnp.array([0.0, 1e-2]))
-    fast, hf = training.fit_many(keys, model, X_TRAIN, Y_TRAIN, CFG, hyper)
+    fast, hf = training.fit_many(keys, model, X_TRAIN, Y_TRAIN, cfg, hyper, masks=masks)
     try:
         _fit._FAST_PATH = False
-        slow, hs = training.fit_many(keys, model, X_TRAIN, Y_TRAIN, CFG, hyper)
+        slow, hs = training.fit_many(keys, model, X_TRAIN, Y_TRAIN, cfg, hyper, masks=masks)
     finally:
         _fit._FAST_PATH = True
     assert jax.tree_util.tree_structure(fast) == jax.tree_util.tree_structure(slow)
     _allclose(fast, slow, rtol=2e-4, atol=2e-5)
     np.testing.assert_allclose(hf.loss, hs.loss, rtol=2e-4, atol=1e-5)
+
+
+def test_cpu_chunks_fit_the_cache_and_give_the_same_result(monkeypatch):
+    """On CPU, K models train in chunks sized to the cache; a last short chunk
+    is padded (one compiled program) and the result equals one big chunk."""
+    n_params = 64 * 16 + 16 + 16 * 10 + 10
+    assert _fit._auto_chunk(32, 90_000, "adam") == 8   # 1.44 MB a model, 12 MB chunks
+    assert _fit._auto_chunk(64, 2_410, "adam") == 64   # tiny models: all at once
+    assert _fit._auto_chunk(10, 90_000, "adam") == 5   # equal chunks, not 8 + 2
+    keys = _keys(3)
+    whole, hw = training.fit_many(keys, MLP, X_TRAIN, Y_TRAIN, CFG, HYPER, chunk_size=3)
+    monkeypatch.setattr(_fit, "_CPU_CHUNK_BYTES", 2 * 16 * n_params)  # 2 models a chunk
+    assert _fit._auto_chunk(3, n_params, "adam") == 2
+    parts, hp = training.fit_many(keys, MLP, X_TRAIN, Y_TRAIN, CFG, HYPER)
+    _allclose(whole, parts, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(hw.loss, hp.loss, rtol=1e-5)
+    assert hp.loss.shape == (3, CFG.epochs)
 
 
 @pytest.mark.parametrize("masked", [False, True])
