@@ -282,10 +282,10 @@ def _program(init_params: Callable, apply: Callable, config: TrainConfig,
 
 
 # On CPU, K models train in chunks whose parameters, gradients and optimizer
-# state fit in this many bytes (about half this machine class's L3 cache):
+# state fit in this many bytes (a quarter of this machine class's L3 cache):
 # past that every step streams the whole state from memory and the update,
 # not the matmuls, sets the pace. Accelerators train all K at once.
-_CPU_CHUNK_BYTES = 12 * 2 ** 20
+_CPU_CHUNK_BYTES = 8 * 2 ** 20
 
 
 def _auto_chunk(num_models: int, num_params: int, optimizer: str) -> int:
@@ -298,7 +298,9 @@ def _auto_chunk(num_models: int, num_params: int, optimizer: str) -> int:
     most = max(1, _CPU_CHUNK_BYTES // per_model)
     if most >= num_models:
         return num_models
-    return math.ceil(num_models / math.ceil(num_models / most))
+    # The chunk size in [most / 2, most] that pads the fewest models.
+    return min(range(max(1, most // 2), most + 1),
+               key=lambda c: (math.ceil(num_models / c) * c, -c))
 
 
 @functools.lru_cache(maxsize=64)

@@ -107,17 +107,21 @@ def test_cpu_chunks_fit_the_cache_and_give_the_same_result(monkeypatch):
     """On CPU, K models train in chunks sized to the cache; a last short chunk
     is padded (one compiled program) and the result equals one big chunk."""
     n_params = 64 * 16 + 16 + 16 * 10 + 10
-    assert _fit._auto_chunk(32, 90_000, "adam") == 8   # 1.44 MB a model, 12 MB chunks
+    assert _fit._auto_chunk(32, 90_000, "adam") == 4   # 1.44 MB a model, 8 MB chunks
     assert _fit._auto_chunk(64, 2_410, "adam") == 64   # tiny models: all at once
     assert _fit._auto_chunk(10, 90_000, "adam") == 5   # equal chunks, not 8 + 2
     keys = _keys(3)
     whole, hw = training.fit_many(keys, MLP, X_TRAIN, Y_TRAIN, CFG, HYPER, chunk_size=3)
-    monkeypatch.setattr(_fit, "_CPU_CHUNK_BYTES", 2 * 16 * n_params)  # 2 models a chunk
-    assert _fit._auto_chunk(3, n_params, "adam") == 2
-    parts, hp = training.fit_many(keys, MLP, X_TRAIN, Y_TRAIN, CFG, HYPER)
-    _allclose(whole, parts, rtol=1e-5, atol=1e-6)
+    padded, hp = training.fit_many(keys, MLP, X_TRAIN, Y_TRAIN, CFG, HYPER, chunk_size=2)
+    _allclose(whole, padded, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(hw.loss, hp.loss, rtol=1e-5)
     assert hp.loss.shape == (3, CFG.epochs)
+    monkeypatch.setattr(_fit, "_CPU_CHUNK_BYTES", 2 * 16 * n_params)  # at most 2 a chunk
+    assert _fit._auto_chunk(3, n_params, "adam") == 1  # 1 + 1 + 1 pads nothing
+    assert _fit._auto_chunk(4, n_params, "adam") == 2
+    auto, ha = training.fit_many(keys, MLP, X_TRAIN, Y_TRAIN, CFG, HYPER)
+    _allclose(whole, auto, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(hw.loss, ha.loss, rtol=1e-5)
 
 
 @pytest.mark.parametrize("masked", [False, True])
