@@ -50,9 +50,9 @@ from jaxpriv.attacks import membership as mia  # noqa: E402
 from jaxpriv.oracles import Oracle  # noqa: E402
 
 FULL = dict(k=32, n=2500, d=600, hidden=128, c=100, epochs=50, batch=128, lr=1e-3,
-            attack_epochs=20, n_query=1000, lira_k=64, lira_n=20000, art_attack="nn")
+            attack_epochs=20, attack_lr=1e-2, n_query=1000, lira_k=64, lira_n=20000, art_attack="nn")
 SMOKE = dict(k=4, n=200, d=40, hidden=16, c=5, epochs=2, batch=32, lr=1e-3,
-             attack_epochs=2, n_query=50, lira_k=8, lira_n=300, art_attack="rf")
+             attack_epochs=2, attack_lr=1e-2, n_query=50, lira_k=8, lira_n=300, art_attack="rf")
 
 
 def purchase_like(n: int, d: int, c: int, seed: int = 0):
@@ -96,8 +96,12 @@ def _data(cfg):
 def _ours_pipeline(cfg, model, tc, hyper, px, py, target_oracle, xq, yq, key):
     shadow = mia.ShadowConfig(model=model, num_shadows=cfg["k"], sampling="overlapping",
                               n_train=cfg["n"] // 2, train=tc, hyper=hyper)
+    # The attack models get ART's 20 epochs; at the library's default step
+    # (1e-3) 100 classes x ~800 rows each are undertrained there (AUC 0.72),
+    # at 1e-2 they match ART's single attack network (AUC ~0.91 vs 0.92).
     sc = mia.ShokriConfig(shadow=shadow, attack_epochs=cfg["attack_epochs"],
-                          attack_batch_size=cfg["batch"])
+                          attack_batch_size=cfg["batch"],
+                          attack_learning_rate=cfg["attack_lr"])
     return mia.shokri_attack(key, target_oracle, mia.ShokriData(px, py, xq, yq), sc).scores
 
 

@@ -27,7 +27,7 @@ from jaxpriv.attacks.membership._shadow import ShadowConfig, Shadows, shadow_out
 from jaxpriv.models import make_model
 from jaxpriv.oracles import LABEL, PROBABILITIES, TOPK
 
-FEATURES = ("probs", "log_probs")
+FEATURES = ("probs", "log_probs", "sorted")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -40,7 +40,9 @@ class ShokriConfig:
       attack_epochs, attack_batch_size, attack_learning_rate: attack-model
         training (Adam).
       features: the attack model's input: ``"probs"`` (the prediction vector,
-        as in the paper) or ``"log_probs"`` (its logarithm, floored at 1e-8).
+        as in the paper), ``"log_probs"`` (its logarithm, floored at 1e-8) or
+        ``"sorted"`` (the vector sorted in descending order, class-agnostic as
+        in Salem et al.'s ML-Leaks, NDSS 2019).
       threshold: predict "member" when the attack model's probability is at
         least this.
     """
@@ -123,6 +125,8 @@ def featurize(outputs: jax.Array, num_classes: int, features: str = "probs") -> 
     p = _common.to_probabilities(outputs, num_classes)
     if features == "log_probs":
         return jnp.log(jnp.maximum(p, 1e-8))
+    if features == "sorted":
+        return -jnp.sort(-p, axis=-1)
     return p
 
 

@@ -87,3 +87,13 @@ def test_budget_is_checked_before_training(toy):
     with pytest.raises(QueryBudgetExceeded):
         mia.shokri_attack(jax.random.key(0), oracle, _data(toy), _cfg(toy), shadows=toy.shadows)
     assert oracle.queries == 0
+
+
+def test_sorted_features_are_class_agnostic_and_still_leak(toy):
+    p = np.array([[0.1, 0.7, 0.2], [0.6, 0.1, 0.3]], np.float32)
+    np.testing.assert_allclose(mia.featurize(p, 3, "sorted"),
+                               [[0.7, 0.2, 0.1], [0.6, 0.3, 0.1]])
+    oracle = Oracle.from_model(toy.model.apply, toy.params)
+    res = mia.shokri_attack(jax.random.key(0), oracle, _data(toy),
+                            _cfg(toy, features="sorted"), shadows=toy.shadows)
+    assert metrics.roc_auc(res.scores[:150], res.scores[150:]) > 0.7
