@@ -25,6 +25,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+import os
 from typing import Any, Callable, NamedTuple
 
 import jax
@@ -39,6 +40,9 @@ Params = Any
 
 OPTIMIZERS = ("adam", "sgd", "momentum")
 _FAST_PATH = True  # the wide-layout path for dense stacks (tests switch it off to compare)
+# On CPU the fast path splits the K models into this many independent groups,
+# so XLA runs their single-threaded elementwise work on all cores at once.
+_GROUPS = min(4, os.cpu_count() or 1)
 LOSSES = ("cross_entropy", "mse")
 
 
@@ -471,18 +475,20 @@ def fit_many(
             raise ValueError(f"Expected params leaves with a leading [K={num_models}] axis;"
                              f" got shapes {bad[:3]}.")
 
+    num_params = _num_params(init_params, jax.ShapeDtypeStruct(keys.shape[1:], keys.dtype),
+                             jax.ShapeDtypeStruct((1, x.shape[1]), jnp.float32))
+    chunk = (_auto_chunk(num_models, num_params, config.optimizer) if chunk_size is None
+             else min(int(chunk_size), num_models))
     mode = "masked" if not shared_order else ("shared" if masks is None else "shared_masked")
     fast = mode in ("shared", "masked") and _FAST_PATH
     wide = _wide.dense_stack(model) if fast else None
+    if wide is not None:
+        wide = _wide.grouped(wide, chunk, _GROUPS if jax.default_backend() == "cpu" else 1)
     base = dataclasses.replace(config, progress=False)  # progress does not change the program
     prog = _program(init_params, apply, base, mode, wide)
 
     xj = jnp.asarray(x, jnp.float32)
     yj = jnp.asarray(y, jnp.int32 if config.loss == "cross_entropy" else jnp.float32)
-    num_params = _num_params(init_params, jax.ShapeDtypeStruct(keys.shape[1:], keys.dtype),
-                             jax.ShapeDtypeStruct((1, x.shape[1]), jnp.float32))
-    chunk = (_auto_chunk(num_models, num_params, config.optimizer) if chunk_size is None
-             else min(int(chunk_size), num_models))
     if mode == "masked":
         # Member rows first: a model with m members draws its minibatches from
         # them alone; models with fewer members than the largest pad with

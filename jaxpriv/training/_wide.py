@@ -161,3 +161,55 @@ def dense_stack(model: Any) -> DenseStack | None:
         names = tuple(f"hidden_{i}" for i in range(len(module.hidden))) + ("out",)
         return DenseStack(names, module.activation)
     return None
+
+
+class Grouped(NamedTuple):
+    """K models of one dense stack held as independent groups of models.
+
+    XLA's CPU runtime runs each elementwise fusion (activations, the loss, the
+    optimizer update) on one thread but runs independent operations at the
+    same time; the matmuls use every core on their own. Splitting the K
+    models into one group per core makes every step's elementwise work
+    independent per group, so it spreads over the cores too. Each group is a
+    :class:`DenseStack` step of its own; the math is unchanged.
+    """
+
+    stack: DenseStack
+    sizes: tuple[int, ...]  # models per group
+
+    def _slices(self):
+        start = 0
+        for size in self.sizes:
+            yield slice(start, start + size)
+            start += size
+
+    def to_wide(self, params) -> tuple:
+        return tuple(self.stack.to_wide(jax.tree_util.tree_map(lambda p: p[sl], params))
+                     for sl in self._slices())
+
+    def from_wide(self, wide) -> dict:
+        parts = [self.stack.from_wide(g) for g in wide]
+        return jax.tree_util.tree_map(lambda *p: jnp.concatenate(p, axis=0), *parts)
+
+    def init_opt(self, optimizer: str, wide):
+        return tuple(self.stack.init_opt(optimizer, g) for g in wide)
+
+    def step(self, config, wide, opt_state, xb, yb, wb, hyper, skip_empty=False):
+        """:meth:`DenseStack.step` of every group; arguments as there (per-model
+        arrays carry all K models and are split here)."""
+        per_model = xb.ndim == 3
+        outs = []
+        for sl, w, o in zip(self._slices(), wide, opt_state):
+            outs.append(self.stack.step(
+                config, w, o, xb[sl] if per_model else xb, yb[sl] if per_model else yb,
+                wb[sl] if per_model else wb, type(hyper)(*(h[sl] for h in hyper)),
+                skip_empty=skip_empty))
+        return (tuple(p for p, _, _ in outs), tuple(o for _, o, _ in outs),
+                jnp.concatenate([d for _, _, d in outs]))
+
+
+def grouped(stack: DenseStack, num_models: int, groups: int) -> Grouped:
+    """``stack`` over ``num_models`` models in ``min(groups, num_models)``
+    groups of near-equal size."""
+    g = max(1, min(groups, num_models))
+    return Grouped(stack, tuple(num_models // g + (i < num_models % g) for i in range(g)))
