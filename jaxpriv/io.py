@@ -152,6 +152,18 @@ def save_model(path: str | os.PathLike, model: _models.Model | str, params: Any,
         if kind == "tree" and not isinstance(params, _models.TreeArrays):
             raise ValueError(f"Expected params to be a TreeArrays for model='tree'; got "
                              f"{type(params).__name__}.")
+        if kind == "tree":
+            # The input width: meta["num_features"] when the caller knows it; the
+            # tree itself only tells the narrowest row it can route.
+            used = np.asarray(params.feature)
+            spec = {"min_features": int(used.max()) + 1 if used.size else 1}
+            if (meta or {}).get("num_features") is not None:
+                spec["num_features"] = int(meta["num_features"])
+                if spec["num_features"] < spec["min_features"]:
+                    raise ValueError(
+                        f"Expected meta['num_features'] >= {spec['min_features']} (the tree"
+                        f" splits on feature {spec['min_features'] - 1}); got "
+                        f"{spec['num_features']}.")
     elif isinstance(model, _models.Model):
         kind, spec = "flax", model_spec(model)
     else:

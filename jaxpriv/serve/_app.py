@@ -144,7 +144,7 @@ def oracle_for(saved: io.SavedModel, defenses: tuple[str, ...] = ()) -> oracles.
         raise ValueError("Expected a saved single target with a known architecture (kind "
                          f"'flax' or 'tree', not stacked); got kind={saved.kind!r}, "
                          f"stacked={saved.stacked}.")
-    num_features = saved.spec.get("num_features") if saved.kind == "flax" else None
+    num_features = saved.spec.get("num_features")
     if num_features is None and saved.kind == "tree":
         num_features = int(saved.meta.get("num_features", 0)) or None
     return oracles.Oracle.from_model(
@@ -156,7 +156,8 @@ def _bucket(n: int) -> int:
     return max(8, 1 << (n - 1).bit_length())
 
 
-def _parse_inputs(body: bytes, width: int | None, max_rows: int) -> np.ndarray:
+def _parse_inputs(body: bytes, width: int | None, max_rows: int,
+                  min_width: int = 1) -> np.ndarray:
     try:
         payload = json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
@@ -184,6 +185,9 @@ def _parse_inputs(body: bytes, width: int | None, max_rows: int) -> np.ndarray:
     d = lengths.pop()
     if width is not None and d != width:
         raise HTTPError(400, f"expected rows of {width} features; got {d}")
+    if d < min_width:
+        raise HTTPError(400, f"expected rows of at least {min_width} features (the model "
+                             f"reads feature {min_width - 1}); got {d}")
     try:
         x = np.asarray(rows, dtype=np.float64)
     except (OverflowError, ValueError) as e:
@@ -223,6 +227,8 @@ def make_app(saved: io.SavedModel | str, config: ServeConfig):
         served[spec] = (o, jax.jit(o.pure_fn))
     oracle = served[specs[config.keys[0].key]][0]
     width = oracle.input_shape[0] if oracle.input_shape else None
+    # A tree saved without its input width still rejects rows too narrow to route.
+    min_width = int(saved.spec.get("min_features", 1))
     if width is not None:  # compile the smallest bucket now, not on the first request
         for _, fn in served.values():
             fn(root, jnp.zeros((8, width), jnp.float32)).block_until_ready()
@@ -326,7 +332,7 @@ def make_app(saved: io.SavedModel | str, config: ServeConfig):
             with lock:
                 rate_limit(u, policy)
             body = await read_body(request)
-            x = _parse_inputs(body, width, config.max_rows)
+            x = _parse_inputs(body, width, config.max_rows, min_width)
             n = x.shape[0]
             with lock:
                 if u.budget is not None and u.queries + n > u.budget:
