@@ -13,6 +13,7 @@ from jaxpriv.attacks.extraction._common import Domain
 from jaxpriv.attacks.extraction._common import ExtractionResult
 from jaxpriv.attacks.extraction._common import box_domain
 from jaxpriv.attacks.extraction._common import data_domain
+from jaxpriv.attacks.extraction._common import sparse_queries
 from jaxpriv.attacks.extraction._common import uniform_queries
 from jaxpriv.attacks.extraction._common import unit_domain
 from jaxpriv.attacks.extraction._equations import LRConfig
@@ -27,6 +28,8 @@ from jaxpriv.attacks.extraction._label_only import STRATEGIES
 from jaxpriv.attacks.extraction._label_only import extract_retrain
 from jaxpriv.attacks.extraction._label_only import lowd_meek
 from jaxpriv.attacks.extraction._newton import CURVATURES
+from jaxpriv.attacks.extraction._newton import DISTRIBUTIONS
+from jaxpriv.attacks.extraction._newton import LOSSES
 from jaxpriv.attacks.extraction._newton import NewtonConfig
 from jaxpriv.attacks.extraction._newton import extract_newton
 from jaxpriv.attacks.extraction._newton import unknowns
@@ -34,9 +37,11 @@ from jaxpriv.attacks.extraction._report import PRICE_PER_QUERY
 from jaxpriv.attacks.extraction._report import center_classes
 from jaxpriv.attacks.extraction._report import extraction_report
 from jaxpriv.attacks.extraction._report import max_param_error
+from jaxpriv.attacks.extraction._studies import DECIMALS
 from jaxpriv.attacks.extraction._studies import FACES_QUERIES
 from jaxpriv.attacks.extraction._studies import extract_then_invert
 from jaxpriv.attacks.extraction._studies import faces_config
+from jaxpriv.attacks.extraction._studies import queries_needed
 from jaxpriv.attacks.extraction._studies import rounding_sweep
 from jaxpriv.attacks.extraction._tree import TreeConfig
 from jaxpriv.attacks.extraction._tree import TreeExtraction
@@ -46,9 +51,12 @@ from jaxpriv.attacks.extraction._tree import tree_oracle
 
 __all__ = [
     "CURVATURES",
+    "DECIMALS",
+    "DISTRIBUTIONS",
     "Domain",
     "ExtractionResult",
     "FACES_QUERIES",
+    "LOSSES",
     "LRConfig",
     "LowdMeekConfig",
     "NewtonConfig",
@@ -72,7 +80,9 @@ __all__ = [
     "lowd_meek",
     "max_param_error",
     "paper_unknowns",
+    "queries_needed",
     "rounding_sweep",
+    "sparse_queries",
     "stolen_tree_apply",
     "tree_oracle",
     "uniform_queries",

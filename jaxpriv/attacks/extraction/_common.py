@@ -64,6 +64,29 @@ def uniform_queries(key: jax.Array, domain: Domain, n: int, dtype=jnp.float32) -
     return domain.low.astype(dtype)[None, :] + (domain.high - domain.low).astype(dtype)[None, :] * u
 
 
+def sparse_queries(key: jax.Array, domain: Domain, n: int, dtype=jnp.float32) -> jax.Array:
+    """``n`` points of ``domain`` with a random share of features at their low end: ``[n, d]``.
+
+    Each row draws a density ``rho ~ U(0, 1)``; each feature is then uniform
+    on ``[low, high]`` with probability ``rho`` and equal to ``low`` otherwise.
+    Uniform points concentrate in high dimension (``sum_j x_j`` stays within a
+    few ``sqrt(d)`` of ``d / 2``), so a hidden unit ``tanh(w . x + b)`` sees
+    a narrow band of its input, often a saturated one, and the equations say
+    little about its weights; varying the density spreads ``w . x`` from
+    ``b`` to its full range, sparse inputs (one-hot or count features) included.
+    The attacker needs nothing but the box.
+    """
+    ku, kr, km = jax.random.split(key, 3)
+    d = domain.low.shape[0]
+    u = jax.random.uniform(ku, (n, d), dtype)
+    rho = jax.random.uniform(kr, (n, 1), dtype)
+    u = jnp.where(jax.random.uniform(km, (n, d), dtype) < rho, u, 0.0)
+    return domain.low.astype(dtype)[None, :] + (domain.high - domain.low).astype(dtype)[None, :] * u
+
+
+QUERY_DISTRIBUTIONS = {"uniform": uniform_queries, "sparse": sparse_queries}
+
+
 class ExtractionResult(NamedTuple):
     """What an equation-solving extraction returns.
 
