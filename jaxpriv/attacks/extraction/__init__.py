@@ -32,6 +32,7 @@ from jaxpriv.attacks.extraction._newton import DISTRIBUTIONS
 from jaxpriv.attacks.extraction._newton import LOSSES
 from jaxpriv.attacks.extraction._newton import NewtonConfig
 from jaxpriv.attacks.extraction._newton import extract_newton
+from jaxpriv.attacks.extraction._newton import resolve_loss
 from jaxpriv.attacks.extraction._newton import unknowns
 from jaxpriv.attacks.extraction._report import PRICE_PER_QUERY
 from jaxpriv.attacks.extraction._report import center_classes
@@ -81,6 +82,7 @@ __all__ = [
     "max_param_error",
     "paper_unknowns",
     "queries_needed",
+    "resolve_loss",
     "rounding_sweep",
     "sparse_queries",
     "stolen_tree_apply",

@@ -136,6 +136,37 @@ class NewtonConfig:
             _validate.positive("chunk_size", self.chunk_size)
 
 
+def _cg(matvec, b, maxiter: int, tol: float):
+    """Conjugate gradients for ``A x = b`` from ``x = 0`` (``A`` symmetric
+    positive definite), stopping at ``|r| <= tol |b|`` or ``maxiter``.
+
+    Written out rather than ``jax.scipy.sparse.linalg.cg``: with jax 0.10 on
+    CPU, that one returned NaN, inf or zeros from some jitted calls on the
+    Gauss-Newton systems of a 4,810-parameter MLP (the same call, repeated,
+    did not always fail), so every Newton step was rejected. This loop also
+    stops, keeping its last iterate, if a curvature ``p . A p`` is not positive.
+    """
+    def cond(s):
+        _, _, _, rs, k, ok = s
+        return ok & (k < maxiter) & (rs > tol * tol * rs0)
+
+    def body(s):
+        x, r, p, rs, k, _ = s
+        ap = matvec(p)
+        pap = jnp.vdot(p, ap)
+        ok = jnp.isfinite(pap) & (pap > 0)
+        alpha = jnp.where(ok, rs / jnp.where(ok, pap, 1.0), 0.0)
+        x = x + alpha * p
+        r = r - alpha * ap
+        rs_new = jnp.vdot(r, r)
+        p = r + (rs_new / jnp.where(rs > 0, rs, 1.0)) * p
+        return x, r, p, rs_new, k + 1, ok
+
+    rs0 = jnp.vdot(b, b)
+    init = (jnp.zeros_like(b), b, b, rs0, jnp.int32(0), jnp.bool_(True))
+    return jax.lax.while_loop(cond, body, init)[0]
+
+
 def _newton_core(pure_fn, config: NewtonConfig, m: int, chunk, solver: str, loss_name: str,
                  key, low, high):
     dtype = jnp.float64 if config.x64 else jnp.float32
@@ -201,10 +232,7 @@ def _newton_core(pure_fn, config: NewtonConfig, m: int, chunk, solver: str, loss
                 h = (h + h.T) / 2 + lam * jnp.eye(size, dtype=dtype)
                 c = jax.scipy.linalg.cho_factor(h)
                 return jax.scipy.linalg.cho_solve(c, -g)
-            # x0 explicit: see the note on jax.scipy.sparse.linalg.cg in _equations.
-            return jax.scipy.sparse.linalg.cg(
-                lambda v: curv_vec(t, v) + lam * v, -g, x0=jnp.zeros_like(g),
-                maxiter=config.cg_maxiter, tol=1e-6)[0]
+            return _cg(lambda v: curv_vec(t, v) + lam * v, -g, config.cg_maxiter, 1e-6)
 
         def cond(s):
             t, lam, f, g, it = s
