@@ -230,3 +230,73 @@ def test_weights_from_a_fitted_scikit_learn_model():
                                clf.predict_proba(np.asarray(res.x))[np.arange(10), np.arange(10)],
                                rtol=1e-3)
     assert np.all(np.exp(np.asarray(res.log_prob)) >= 0.99)
+
+
+# ----------------------------------------------------------------------------
+# The dense-layer path (_dense) against the generic vmap(grad(apply_fn)) path
+# ----------------------------------------------------------------------------
+
+def _dense_targets():
+    rng = np.random.default_rng(7)
+    soft = models.make_model("softmax", num_features=D, num_classes=C)
+    narrow = models.make_model("mlp", num_features=D, num_classes=C, hidden=(24, 12),
+                               activation="relu")
+    wide = models.make_model("mlp", num_features=512, num_classes=3, hidden=(512,),
+                             activation="sigmoid")
+    w_t = jnp.asarray(rng.normal(size=(C, D)), jnp.float32)  # stored [classes, d]
+
+    def torch_layout(params, x):  # x @ W.T with W [c, d]
+        return jnp.einsum("nd,cd->nc", x, params["w"]) + params["b"][None, :]
+
+    def probs(params, x):
+        return jax.nn.softmax(_linear(params, x))
+
+    p_lin, _ = _templates(6, scale=0.5)
+    return {
+        "softmax": (soft.apply, soft.init(jax.random.key(1), jnp.zeros((1, D))), D, C, {}),
+        "mlp_relu": (narrow.apply, narrow.init(jax.random.key(2), jnp.zeros((1, D))), D, C, {}),
+        "mlp_wide": (wide.apply, wide.init(jax.random.key(3), jnp.zeros((1, 512))), 512, 3, {}),
+        "torch_layout": (torch_layout, {"w": w_t, "b": jnp.zeros((C,), jnp.float32)}, D, C, {}),
+        "probabilities": (probs, p_lin, D, C, {"outputs": "probabilities"}),
+    }
+
+
+def test_dense_plan_finds_the_dense_products():
+    from jaxpriv.attacks.inversion import _dense
+
+    targets = _dense_targets()
+    for name, (fn, params, d, _, _) in targets.items():
+        plan = _dense.dense_plan(fn, params, d)
+        assert plan is not None, name
+        assert _dense.dense_plan(fn, params, d) is plan  # cached: no second trace
+    wide = _dense.dense_plan(*targets["mlp_wide"][:3])
+    assert [dn.wide for dn in wide.dense.values()] == [True, False]
+    torch_layout = _dense.dense_plan(*targets["torch_layout"][:3])
+    assert [dn.stored_t for dn in torch_layout.dense.values()] == [True]
+    assert _dense.dense_plan(_constant, {"b": jnp.zeros((C,), jnp.float32)}, D) is None
+
+
+@pytest.mark.parametrize("name", ["softmax", "mlp_relu", "mlp_wide", "torch_layout",
+                                  "probabilities"])
+@pytest.mark.parametrize("settings", [
+    dict(),
+    dict(select="last", beta=0, gamma=2.0, cost="neg_log_p"),
+    dict(beta=3, process="none", aux="l2"),
+])
+def test_dense_path_matches_the_generic_path(name, settings, monkeypatch):
+    from jaxpriv.attacks.inversion import _mi_face
+
+    fn, params, d, c, extra = _dense_targets()[name]
+    settings = dict(settings)
+    if settings.pop("aux", None):
+        settings["aux"] = l2_aux(0.01)
+    cfg = MIFaceConfig(num_features=d, alpha=40, learning_rate=0.5, **extra, **settings)
+    labels = jnp.arange(c)
+    fast = mi_face(jax.random.key(0), (fn, params), labels, cfg)
+    monkeypatch.setattr(_mi_face._dense, "dense_plan", lambda *args: None)
+    slow = mi_face(jax.random.key(0), (fn, params), labels, cfg)
+    np.testing.assert_array_equal(np.asarray(fast.iterations), np.asarray(slow.iterations))
+    np.testing.assert_array_equal(np.asarray(fast.stop_reason), np.asarray(slow.stop_reason))
+    np.testing.assert_allclose(np.asarray(fast.x), np.asarray(slow.x), atol=1e-5)
+    np.testing.assert_allclose(np.asarray(fast.cost), np.asarray(slow.cost), rtol=1e-5,
+                               atol=1e-6)
