@@ -5,13 +5,14 @@ Each case queries an oracle once, then times our compiled query-and-solve
 state from a second call with a new key) against ``scipy.optimize.minimize
 (method="L-BFGS-B")`` on the same system built from the same answers: the
 log-ratio least squares ``1/2 |[x, 1] theta - log-ratios|^2`` for logistic
-models, the mean KL divergence between oracle and candidate for the MLP
+models, the same least squares on the MLP's centred logits for the MLP
 (gradients by jitted ``jax.value_and_grad``). Both sides report their
 fidelity (1 - R_test / 1 - R_unif).
 
 Cases (full): binary LR on digits 0 vs 1 (65 unknowns), softmax on digits
 (650), a 446-5-30 tanh MLP on Location (2,415 unknowns, 5 queries per
-unknown; needs JAXPRIV_DATA) and the AT&T-faces softmax model (412,160
+unknown; needs JAXPRIV_DATA; also times the Newton configuration it replaced,
+uniform queries and the KL loss for 300 steps, in the same process) and the AT&T-faces softmax model (412,160
 unknowns, 41,216 queries; needs JAXPRIV_DATA). ``--smoke``: small synthetic
 version of the CG case (no data needed).
 
@@ -93,7 +94,13 @@ def lr_case(name, apply_fn, params, num_classes, d, queries, x_test, *, solver="
         scipy_iterations=int(nit), **_common.peak_memory_mb())
 
 
-def mlp_case(name, model, params, x_test, qpu, steps, maxiter):
+def mlp_case(name, model, params, x_test, qpu, steps, maxiter, *, previous=True):
+    """Newton (sparse queries, log-ratio loss, Gauss-Newton + CG, stopped once
+    converged) against SciPy's L-BFGS on the same log-ratio loss from the same
+    answers and starting point; with ``previous``, also the solver this one
+    replaced (uniform queries, KL loss, 300 steps) timed in the same process."""
+    import dataclasses
+
     d = model.num_features
     dom = ex.unit_domain(d)
     cfg = ex.NewtonConfig(model=model, queries_per_unknown=qpu, curvature="gauss_newton",
@@ -102,19 +109,36 @@ def mlp_case(name, model, params, x_test, qpu, steps, maxiter):
     t = _common.time_call(lambda: ex.extract_newton(jax.random.key(0), oracle, dom, cfg).params,
                           repeats=1)
     res = ex.extract_newton(jax.random.key(0), oracle, dom, cfg)
-    # Baseline: L-BFGS on the same mean-KL loss over the same queries and start.
+    u = np.asarray(ex.uniform_queries(jax.random.key(9), dom, 10_000))
+    target = lambda z: model.apply(params, jnp.asarray(z))
+    extra = {}
+    if previous:
+        old = dataclasses.replace(cfg, loss="kl", distribution="uniform", steps=300, ftol=0.0)
+        tp = _common.time_call(
+            lambda: ex.extract_newton(jax.random.key(0), oracle, dom, old).params, repeats=1)
+        prev = ex.extract_newton(jax.random.key(0), oracle, dom, old)
+        extra = dict(previous_seconds=tp.seconds, previous_steps=int(prev.usable),
+                     previous_over_new=tp.seconds / t.seconds,
+                     previous_fidelity_test=_agree(target, lambda z: model.apply(prev.params, z),
+                                                   x_test),
+                     previous_fidelity_unif=_agree(target, lambda z: model.apply(prev.params, z),
+                                                   u))
+    # Baseline: L-BFGS on the same log-ratio loss over the same queries and start.
     from jax.flatten_util import ravel_pytree
 
     kq, ko, ki = jax.random.split(jax.random.key(0), 3)
     m = res.queries
-    xq = dom.low[None] + (dom.high - dom.low)[None] * jax.random.uniform(kq, (m, d))
-    p = oracle.pure_fn(ko, xq)
+    xq = ex.sparse_queries(kq, dom, m)
+    logp = jnp.log(oracle.pure_fn(ko, xq))
+    tgt = logp - logp.mean(axis=1, keepdims=True)
     theta0, unravel = ravel_pytree(model.init(jax.random.split(ki, 1)[0], xq[:1]))
 
     @jax.jit
     def vg(theta):
-        return jax.value_and_grad(
-            lambda t: -jnp.sum(p * jax.nn.log_softmax(model.apply(unravel(t), xq))) / m)(theta)
+        def loss(t):
+            z = model.apply(unravel(t), xq)
+            return 0.5 * jnp.sum((z - z.mean(axis=1, keepdims=True) - tgt) ** 2) / m
+        return jax.value_and_grad(loss)(theta)
 
     def fun(theta):
         f, g = vg(jnp.asarray(theta, jnp.float32))
@@ -127,8 +151,6 @@ def mlp_case(name, model, params, x_test, qpu, steps, maxiter):
                                   options={"maxiter": maxiter, "gtol": 1e-9, "ftol": 1e-15})
     base_s = time.perf_counter() - t0
     base = unravel(jnp.asarray(out.x, jnp.float32))
-    u = np.asarray(ex.uniform_queries(jax.random.key(9), dom, 10_000))
-    target = lambda z: model.apply(params, jnp.asarray(z))
     return _common.record(
         f"extraction/{name}", t.seconds, "scipy", base_s, compile_seconds=t.compile_seconds,
         unknowns=ex.unknowns(model), queries=m, newton_steps=int(res.usable),
@@ -136,7 +158,7 @@ def mlp_case(name, model, params, x_test, qpu, steps, maxiter):
         fidelity_unif=_agree(target, lambda z: model.apply(res.params, z), u),
         scipy_fidelity_test=_agree(target, lambda z: model.apply(base, z), x_test),
         scipy_fidelity_unif=_agree(target, lambda z: model.apply(base, z), u),
-        scipy_iterations=int(out.nit), **_common.peak_memory_mb())
+        scipy_iterations=int(out.nit), **extra, **_common.peak_memory_mb())
 
 
 def _synthetic_linear(key, d, c):
@@ -175,7 +197,7 @@ def main(argv=None):
             mp, _ = training.fit(jax.random.key(0), mm, loc.x, loc.y,
                                  training.TrainConfig(epochs=30),
                                  training.Hyper(learning_rate=3e-3))
-            recs.append(mlp_case("mlp_location", mm, mp, loc.x, 5.0, 300, 3000))
+            recs.append(mlp_case("mlp_location", mm, mp, loc.x, 5.0, 100, 3000))
             faces = data.load("att_faces")
             fm = models.make_model("softmax", num_features=faces.num_features, num_classes=40)
             fp, _ = training.fit(jax.random.key(0), fm, faces.x, faces.y,
@@ -189,6 +211,10 @@ def main(argv=None):
         print(f"{r['name']}: fidelity test {r['fidelity_test']:.4f} unif {r['fidelity_unif']:.4f}"
               f" | scipy {r['scipy_fidelity_test']:.4f} / {r['scipy_fidelity_unif']:.4f}"
               f" ({r['scipy_iterations']} iterations)")
+        if "previous_seconds" in r:
+            print(f"  previous solver (uniform queries, KL, 300 steps): fidelity test"
+                  f" {r['previous_fidelity_test']:.4f} unif {r['previous_fidelity_unif']:.4f},"
+                  f" {r['previous_seconds']:.1f} s = {r['previous_over_new']:.1f} x the new one")
     _common.finish(recs, args.json)
 
 

@@ -90,10 +90,11 @@ def run(ctx) -> list[dict[str, Any]]:
             stolen = lambda x, p=res.params: model.apply(p, x)
         else:
             attack = "newton"
+            linear = model.name == "softmax"
             cfg = ex.NewtonConfig(model=model, queries_per_unknown=qpu,
                                   steps=8 if ctx.smoke else 60,
-                                  curvature="hessian" if model.name == "softmax"
-                                  else "gauss_newton",
+                                  curvature="hessian" if linear else "gauss_newton",
+                                  solver="auto" if linear else "cg",
                                   cg_maxiter=10 if ctx.smoke else 30)
             res = ex.extract_newton(key, oracle, dom, cfg)
             stolen = lambda x, p=res.params: model.apply(p, x)
