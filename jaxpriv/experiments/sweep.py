@@ -66,6 +66,11 @@ class SweepConfig:
       hidden: hidden widths (MLP, and the MID encoder).
       bottleneck: MID code size.
       steps, batch_size, learning_rate, optimizer: training (every setting).
+      first_layer: ``"auto"``, ``"dense"`` or ``"gram"``
+        (:class:`jaxpriv.defenses.StepConfig`): with ``defense="mid"`` and
+        ``optimizer`` ``"sgd"`` or ``"momentum"``, ``"auto"`` trains the first
+        kernel in the span of the member rows when the input is wider than the
+        number of members (the same models, far cheaper steps).
       sampling: minibatch sampling (default: ``"poisson"`` for dp, else ``"fixed"``).
       clip_norm: DP-SGD clipping norm.
       delta: DP delta for the reported epsilon.
@@ -76,8 +81,8 @@ class SweepConfig:
       evaluator_iterations: L-BFGS iterations of the evaluation classifier.
       same_init: every setting starts from the same initialisation and draws
         the same per-model randomness (common random numbers), so differences
-        between settings come from the hyperparameter alone; False gives each
-        setting its own key.
+        between settings come from the hyperparameter alone; the program then
+        draws them once for the whole grid. False gives each setting its own key.
       chunk_size: settings trained per program (default: all at once).
       seed: root PRNG seed.
       data_dir: shared data directory (default ``JAXPRIV_DATA``).
@@ -95,6 +100,7 @@ class SweepConfig:
     batch_size: int = 32
     learning_rate: float = 1e-3
     optimizer: str = "adam"
+    first_layer: str = "auto"
     sampling: str | None = None
     clip_norm: float = 1.0
     delta: float = 1e-5
@@ -140,7 +146,7 @@ class SweepConfig:
             _validate.positive("chunk_size", self.chunk_size)
         if self.sampling is not None:
             _validate.one_of("sampling", self.sampling, _trainer.SAMPLINGS)
-        _trainer.StepConfig(optimizer=self.optimizer)
+        _trainer.StepConfig(optimizer=self.optimizer, first_layer=self.first_layer)
 
     def fingerprint(self) -> str:
         """A hash of everything that changes the numbers (not chunking/progress)."""
@@ -209,10 +215,12 @@ class _Problem:
         sampling = c.sampling or ("poisson" if c.defense == "dp" else "fixed")
         self.step_config = _trainer.StepConfig(
             steps=c.steps, batch_size=min(c.batch_size, n_mem), sampling=sampling,
-            optimizer=c.optimizer,
+            optimizer=c.optimizer, first_layer=c.first_layer,
             steps_per_call=c.steps, progress=False)
+        self.gram = None
         if c.defense == "mid":
             self.grad_fn = _mid.mid_grad_fn(self.model)
+            self.gram = _mid.mid_gram_spec(self.model)
         elif c.defense == "dp":
             self.grad_fn = _dpsgd.dp_grad_fn(self.model.apply)
         else:
@@ -229,14 +237,21 @@ class _Problem:
         return self._evaluator
 
     def train_fn(self):
-        """The jitted training of a chunk of settings (built once per sweep)."""
+        """The training of a chunk of settings, to jit (built once per sweep):
+        ``train(key_data [m, 2] or [2] (one key for all), hyper, data_key_data,
+        x_members, y_members) -> (params [m, ...], loss [m, steps])``."""
         if self._train_fn is None:
             model, grad_fn, step_config = self.model, self.grad_fn, self.step_config
+            gram = self.gram
 
             def train(key_data, hyper, data_key_data, xm, ym):
-                init, run, leading = _trainer.make_trainer(model.init, grad_fn, step_config)
-                keys = jax.vmap(jax.random.wrap_key_data)(key_data)
-                state = init(keys, xm)
+                init, run, leading = _trainer.make_trainer(model.init, grad_fn, step_config,
+                                                           gram)
+                if key_data.ndim == 1:
+                    keys = jax.random.wrap_key_data(key_data)
+                else:
+                    keys = jax.vmap(jax.random.wrap_key_data)(key_data)
+                state = init(keys, xm, hyper["learning_rate"].shape[0])
                 state, loss = run(state, keys, jax.random.wrap_key_data(data_key_data), hyper,
                                   xm, ym, step_config.steps)
                 return leading(state, xm), loss
@@ -260,14 +275,20 @@ class _Problem:
             base.update(l2=np.zeros(m, np.float32))
         return base
 
-    def key_data(self, idx: np.ndarray) -> np.ndarray:
-        """Raw key data ``[m, 2]`` of each setting's training key."""
-        train_root = jax.random.fold_in(self.root, 2)
+    @property
+    def shared_key(self) -> bool:
+        """Whether every setting trains from one key (then drawn once per program)."""
         # Rounding only changes the released outputs: every setting is one model.
-        same = self.config.same_init or self.config.defense == "round"
-        ids = np.zeros_like(idx) if same else idx
+        return self.config.same_init or self.config.defense == "round"
+
+    def key_data(self, idx: np.ndarray) -> np.ndarray:
+        """Raw key data of the training keys: ``[2]`` (one key for every
+        setting, :attr:`shared_key`) or ``[m, 2]`` (one per setting)."""
+        train_root = jax.random.fold_in(self.root, 2)
+        if self.shared_key:
+            return np.asarray(jax.random.key_data(jax.random.fold_in(train_root, 0)))
         return np.stack([np.asarray(jax.random.key_data(jax.random.fold_in(train_root, int(i))))
-                         for i in ids])
+                         for i in idx])
 
 
 _PROBLEMS: dict[tuple, _Problem] = {}
@@ -307,7 +328,8 @@ def _train_chunk(problem: _Problem, idx: np.ndarray, mesh: Mesh):
     if getattr(problem, "_jitted", (None,))[0] is not mesh:
         problem._jitted = (mesh, jax.jit(problem.train_fn(), out_shardings=(sh, sh)))
     fn = problem._jitted[1]
-    params, _ = fn(_global(kd, sh), {k: _global(v, sh) for k, v in hyper.items()},
+    params, _ = fn(_global(kd, rep if kd.ndim == 1 else sh),
+                   {k: _global(v, sh) for k, v in hyper.items()},
                    _global(dkd, rep), _global(xm, rep), _global(ym, rep))
     local: dict[int, Any] = {}
     leaves, treedef = jax.tree_util.tree_flatten(params)

@@ -7,7 +7,7 @@ import pytest
 
 from jaxpriv import data, models, training
 from jaxpriv.defenses import _trainer
-from jaxpriv.defenses._mid import mid_grad_fn
+from jaxpriv.defenses._mid import mid_grad_fn, mid_gram_spec
 from jaxpriv.defenses import (MIDHyper, MIDTree, StepConfig, dp_information_bound,
                               linear_information, make_mid_model, mid_encode,
                               mid_linear_regression, mid_loss, train_mid_many)
@@ -59,7 +59,7 @@ def test_lambda_sweep_trades_information_for_accuracy(digits):
     assert acc[0] > 0.85 and acc[2] < 0.4             # strong lambda removes the signal
     assert float(kl[0]) > float(kl[1]) > float(kl[2])  # information falls with lambda
     # Same key, same result; new lambdas reuse the compiled program.
-    run = _trainer._jitted(m.init, mid_grad_fn(m), cfg)[1]
+    run = _trainer._jitted(m.init, mid_grad_fn(m), cfg, mid_gram_spec(m))[1]
     compiled = run._cache_size()
     params2, _ = train_mid_many(keys, m, x, y, cfg, hyper)
     np.testing.assert_array_equal(jax.tree_util.tree_leaves(params)[0],
@@ -104,7 +104,21 @@ def test_dp_information_bound_grows_linearly_in_n():
     b = dp_information_bound(1.0, 1e-6, n, domain_size=256)
     np.testing.assert_allclose(b / n, b[0] / n[0])
     assert dp_information_bound(0.0, 0.0, 1000) == 0.0
-    assert np.isclose(dp_information_bound(1.0, 0.0, 10), 10 * np.log2(np.e))
-    assert dp_information_bound(2.0, 1e-6, 100) > dp_information_bound(1.0, 1e-6, 100)
+    # delta = 0: epsilon nats per record (KL <= max-divergence), in bits.
+    assert np.isclose(dp_information_bound(1.0, 0.0, 10, domain_size=256), 10 * np.log2(np.e))
+    # The delta terms: delta log2|X| + h(delta) + log2(1 / (1 - delta)).
+    d = 1e-3
+    h = -d * np.log2(d) - (1 - d) * np.log2(1 - d)
+    assert np.isclose(dp_information_bound(0.5, d, 1, domain_size=2 ** 10),
+                      0.5 * np.log2(np.e) + 10 * d + h - np.log2(1 - d))
+    # No record can leak more than its own entropy, log2|X| bits.
+    assert dp_information_bound(50.0, 0.0, 7, domain_size=16) == 7 * 4.0
+    assert dp_information_bound(1.0, 0.0, 10) == 10.0            # binary records: 1 bit each
+    assert dp_information_bound(2.0, 1e-6, 100, domain_size=256) > dp_information_bound(
+        1.0, 1e-6, 100, domain_size=256)
+    assert dp_information_bound(1.0, 1e-3, 100, domain_size=256) > dp_information_bound(
+        1.0, 1e-6, 100, domain_size=256)
     with pytest.raises(ValueError, match="delta"):
         dp_information_bound(1.0, 1.5, 100)
+    with pytest.raises(ValueError, match="domain_size"):
+        dp_information_bound(1.0, 0.0, 100, domain_size=1)

@@ -84,6 +84,22 @@ def test_mid_lambda_lowers_inversion_and_accuracy(reference):
     assert all(0.0 <= r["membership_auc"] <= 1.0 for r in rows)
 
 
+def test_round_sweep_trains_one_model_and_rounds_its_outputs(tmp_path):
+    """Rounding only changes what the oracle releases: one model for every
+    setting, black-box MI-Face through the rounding oracle (queries counted)."""
+    cfg = sweep.smoke_config(defense="round", values=(0.0, 6.0), inversion_labels=4)
+    res = sweep.run_sweep(cfg, tmp_path)
+    coarse, fine = res["rows"]
+    assert (coarse["parameter"], coarse["value"], fine["value"]) == ("decimals", 0.0, 6.0)
+    # The same trained model: the unrounded test predictions agree.
+    assert coarse["test_accuracy"] == fine["test_accuracy"]
+    assert coarse["inversion_queries"] == fine["inversion_queries"] > 0
+    # Rounded to integers, the confidences carry no gradient for the attack.
+    assert fine["inversion_identification"] > coarse["inversion_identification"]
+    assert fine["inversion_confidence"] > coarse["inversion_confidence"]
+    assert (tmp_path / "table.csv").read_text().startswith("decimals,")
+
+
 def _run_cli(args, env_extra):
     env = dict(os.environ, JAX_PLATFORMS="cpu", **env_extra)
     return subprocess.Popen([sys.executable, "-m", "jaxpriv.cli", "sweep", "--smoke", *args],
