@@ -642,7 +642,8 @@ def mi_face(key: jax.Array, target: tuple[Callable, Params], labels: Any,
     _validate.positive("gamma", np.asarray(gm))
     proc = config.process_obj
     aux = config.aux
-    plan = _dense.dense_plan(apply_fn, params, d)
+    # The dense layouts are tuned for XLA:CPU; other backends take the generic path.
+    plan = _dense.dense_plan(apply_fn, params, d) if jax.default_backend() == "cpu" else None
     x, state = _mi_face_whitebox(
         params, jnp.asarray(labels, jnp.int32), lr, gm,
         jnp.full((num, d), config.init, jnp.float32), proc.params,
