@@ -31,17 +31,23 @@ def _close(a, b, rtol):
                                                    ("momentum", "fixed", 0.0),
                                                    ("momentum", "poisson", 0.05)])
 def test_gram_path_trains_the_dense_model(problem, optimizer, sampling, l2):
-    """W1 = c W1_0 + X^T A reproduces plain training on W1 up to float32 rounding."""
+    """W1 = c W1_0 + X^T A reproduces plain training on W1 up to float32 rounding.
+
+    A short run: the two paths round differently, and over many steps a ReLU
+    that flips on a rounding difference lets them drift apart (as two runs of
+    the dense path with reordered sums would); a wrong update (a missed decay
+    of W1_0, a row scattered to the wrong place) shows within a few steps.
+    """
     x, y, model = problem
     keys = jax.random.split(jax.random.key(1), 3)
-    hyper = MIDHyper(lam=jnp.array([0.0, 0.1, 1.0]), learning_rate=0.05, l2=l2)
+    hyper = MIDHyper(lam=jnp.array([0.0, 0.1, 1.0]), learning_rate=0.02, l2=l2)
     out = {}
     for first_layer in ("dense", "auto"):   # "auto" is the Gram path here (d > n)
-        cfg = StepConfig(steps=30, batch_size=8, optimizer=optimizer, sampling=sampling,
-                         first_layer=first_layer, steps_per_call=15)   # two calls
+        cfg = StepConfig(steps=12, batch_size=8, optimizer=optimizer, sampling=sampling,
+                         first_layer=first_layer, steps_per_call=6)   # two calls
         out[first_layer] = train_mid_many(keys, model, x, y, cfg, hyper)
-    _close(out["dense"][0], out["auto"][0], 1e-4)
-    np.testing.assert_allclose(out["dense"][1], out["auto"][1], atol=1e-4)
+    _close(out["dense"][0], out["auto"][0], 2e-5)
+    np.testing.assert_allclose(out["dense"][1], out["auto"][1], atol=2e-5)
 
 
 def test_first_layer_choice():
