@@ -184,9 +184,9 @@ def sample_batch(key: jax.Array, n: int, config: StepConfig) -> tuple[jax.Array,
 
 
 class TrainState(NamedTuple):
-    params: Params      # leaves [K, ...] (kernels [..., d_in, K, d_out], see model_axes);
-                        # Gram path: {"net": params with A [n, K, h] at the first kernel,
-                        #             "scale": c [K]}
+    params: Params      # dense path: leaves [K, ...], kernels [..., d_in, K, d_out]
+                        # (model_axes); Gram path: {"net": params with A [n, K, h] at
+                        # the first kernel and every other leaf [K, ...], "scale": c [K]}
     opt_state: Any      # like params
     step: jax.Array     # int32 []
     frozen: Any = None  # Gram path: {"w0": W1_0 [d, K, h] or [d, h] (one key),

@@ -147,6 +147,10 @@ class SweepConfig:
         if self.sampling is not None:
             _validate.one_of("sampling", self.sampling, _trainer.SAMPLINGS)
         _trainer.StepConfig(optimizer=self.optimizer, first_layer=self.first_layer)
+        if self.first_layer == "gram" and (self.defense != "mid" or self.optimizer == "adam"):
+            raise ValueError("Expected defense='mid' and optimizer='sgd' or 'momentum' with "
+                             f"first_layer='gram'; got defense={self.defense!r}, "
+                             f"optimizer={self.optimizer!r}.")
 
     def fingerprint(self) -> str:
         """A hash of everything that changes the numbers (not chunking/progress)."""

@@ -134,3 +134,8 @@ def test_config_validation():
         sweep.SweepConfig(defense="round", values=(1.5,))
     with pytest.raises(ValueError, match="member_fraction"):
         sweep.SweepConfig(member_fraction=0.8, nonmember_fraction=0.3)
+    with pytest.raises(ValueError, match="first_layer"):
+        sweep.SweepConfig(first_layer="gram", optimizer="adam")
+    with pytest.raises(ValueError, match="first_layer"):
+        sweep.SweepConfig(defense="dp", values=(1.0,), first_layer="gram", optimizer="sgd")
+    sweep.SweepConfig(first_layer="gram", optimizer="momentum")
