@@ -77,9 +77,10 @@ _UNEQUAL[0, :300] = True   # 5 minibatches an epoch: skips 5 padding batches
 _UNEQUAL[1, 200:800] = True
 
 
-@pytest.mark.parametrize("masks,optimizer", [(None, "adam"), ("unequal", "adam"),
-                                             ("unequal", "momentum")])
-def test_fast_path_equals_generic_vmap_path(masks, optimizer):
+@pytest.mark.parametrize("masks,optimizer,groups", [
+    (None, "adam", False), ("unequal", "adam", False), ("unequal", "momentum", False),
+    (None, "adam", True), ("unequal", "adam", True)])
+def test_fast_path_equals_generic_vmap_path(masks, optimizer, groups, monkeypatch):
     """The wide-layout path for dense stacks computes what the vmapped flax
     model does, with shared minibatches and with per-model member rows of
     different counts (a model skips its padding batches: no update, no Adam
@@ -89,6 +90,9 @@ def test_fast_path_equals_generic_vmap_path(masks, optimizer):
     assert _wide.dense_stack(models.make_model("softmax", num_features=64, num_classes=10))
     assert _wide.dense_stack((MLP.init, MLP.apply)) is None
     masks = None if masks is None else _UNEQUAL
+    if groups:  # the K models as independent groups (CPU; normally for large models only)
+        monkeypatch.setattr(_fit, "_GROUP_MIN_PARAMS", 0)
+        monkeypatch.setattr(_fit, "_GROUPS", 2)
     cfg = training.TrainConfig(epochs=3, batch_size=64, optimizer=optimizer)
     keys = _keys(2, seed=3)
     hyper = training.Hyper(learning_rate=jnp.array([1e-3, 1e-2]), l2=jnp.array([0.0, 1e-2]))
@@ -107,9 +111,9 @@ def test_cpu_chunks_fit_the_cache_and_give_the_same_result(monkeypatch):
     """On CPU, K models train in chunks sized to the cache; a last short chunk
     is padded (one compiled program) and the result equals one big chunk."""
     n_params = 64 * 16 + 16 + 16 * 10 + 10
-    assert _fit._auto_chunk(32, 90_000, "adam") == 4   # 1.44 MB a model, 8 MB chunks
+    assert _fit._auto_chunk(32, 90_000, "adam") == 16  # 1.44 MB a model, 24 MB chunks
     assert _fit._auto_chunk(64, 2_410, "adam") == 64   # tiny models: all at once
-    assert _fit._auto_chunk(10, 90_000, "adam") == 5   # equal chunks, not 8 + 2
+    assert _fit._auto_chunk(40, 90_000, "adam") == 10  # equal chunks, not 17 + 17 + 6
     keys = _keys(3)
     whole, hw = training.fit_many(keys, MLP, X_TRAIN, Y_TRAIN, CFG, HYPER, chunk_size=3)
     padded, hp = training.fit_many(keys, MLP, X_TRAIN, Y_TRAIN, CFG, HYPER, chunk_size=2)
