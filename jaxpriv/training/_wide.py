@@ -58,23 +58,27 @@ class DenseStack(NamedTuple):
 
     # Training step ----------------------------------------------------------
     def forward(self, wide, xb: jax.Array) -> jax.Array:
-        """Logits ``[K, c, B]`` of all K models.
+        """Logits of all K models: ``[K, c, B]`` for a shared minibatch,
+        ``[K, B, c]`` for per-model minibatches.
 
         ``xb`` is either the shared minibatch transposed, ``x^T [d, B]`` (the
         first layer of all K models is then one ``[K * h, d] @ [d, B]``
-        matmul), or K per-model minibatches ``[K, B, d]`` (a batched matmul
-        contracting the minor axis of both operands: no transposes).
+        matmul; activations are held features-major, ``[K, units, B]``), or K
+        per-model minibatches ``[K, B, d]`` (batched matmuls with activations
+        held batch-major, ``[K, B, units]``: measured on XLA:CPU, forward and
+        weight gradient then run ~1.5x faster than features-major).
         """
         act = ACTIVATIONS[self.activation]
         (w, b), rest = wide[0], wide[1:]
         k, o, d = w.shape
         if xb.ndim == 2:
-            a = (w.reshape(k * o, d) @ xb).reshape(k, o, xb.shape[1])
-        else:
-            a = jnp.einsum("kod,kbd->kob", w, xb)
-        a = a + b[:, :, None]
+            a = (w.reshape(k * o, d) @ xb).reshape(k, o, xb.shape[1]) + b[:, :, None]
+            for w, b in rest:
+                a = jnp.einsum("koi,kib->kob", w, act(a)) + b[:, :, None]
+            return a
+        a = jnp.einsum("kbd,kod->kbo", xb, w) + b[:, None, :]
         for w, b in rest:
-            a = jnp.einsum("koi,kib->kob", w, act(a)) + b[:, :, None]
+            a = jnp.einsum("kbi,koi->kbo", act(a), w) + b[:, None, :]
         return a
 
     def step(self, config, wide, opt_state, xb, yb, wb, hyper, skip_empty=False):
@@ -97,15 +101,17 @@ class DenseStack(NamedTuple):
         wsum = jnp.maximum(wsum_raw, 1.0)
 
         def loss(wide):
-            out = self.forward(wide, xb)                                 # [K, c, B]
+            out = self.forward(wide, xb)                   # [K, c, B] or [K, B, c]
+            ax = 2 if xb.ndim == 3 else 1                  # the class axis
             if config.loss == "cross_entropy":
-                lse = jax.nn.logsumexp(out, axis=1)                      # [K, B]
-                picked = jnp.take_along_axis(
-                    out, jnp.broadcast_to(yb2[:, None, :], (out.shape[0], 1, out.shape[2])),
-                    axis=1)[:, 0, :]
+                lse = jax.nn.logsumexp(out, axis=ax)                     # [K, B]
+                labels = jnp.broadcast_to(jnp.expand_dims(yb2, ax), (
+                    out.shape[:ax] + (1,) + out.shape[ax + 1:]))
+                picked = jnp.squeeze(jnp.take_along_axis(out, labels, axis=ax), ax)
                 per = lse - picked                                       # [K, B]
             else:
-                per = jnp.square(out[:, 0, :] - yb2)
+                per = jnp.square(jnp.squeeze(jax.lax.slice_in_dim(out, 0, 1, axis=ax), ax)
+                                 - yb2)
             data = jnp.sum(per * wb2, axis=1) / wsum                     # [K]
             pen = sum(0.5 * jnp.sum(jnp.square(p), axis=tuple(range(1, p.ndim)))
                       for layer in wide for i, p in enumerate(layer)
