@@ -113,14 +113,18 @@ class DenseStack(NamedTuple):
                 per = jnp.square(jnp.squeeze(jax.lax.slice_in_dim(out, 0, 1, axis=ax), ax)
                                  - yb2)
             data = jnp.sum(per * wb2, axis=1) / wsum                     # [K]
-            pen = sum(0.5 * jnp.sum(jnp.square(p), axis=tuple(range(1, p.ndim)))
-                      for layer in wide for i, p in enumerate(layer)
-                      if i == 0 or config.l2_on_bias)                    # [K]
-            return jnp.sum(data + hyper.l2 * pen), data
+            return jnp.sum(data), data
 
         grads, data = jax.grad(loss, has_aux=True)(wide)
         lr = hyper.learning_rate
         per_model = lambda v, a: v.reshape((-1,) + (1,) * (a.ndim - 1))
+        # The L2 penalty's gradient, l2 * w for kernels (and biases with
+        # l2_on_bias), added here so it fuses into the optimizer's pass
+        # (the penalty's value is never needed).
+        grads = tuple(
+            tuple(g + per_model(hyper.l2, p) * p if i == 0 or config.l2_on_bias else g
+                  for i, (g, p) in enumerate(zip(gl, pl)))
+            for gl, pl in zip(grads, wide))
         if config.optimizer == "adam":
             # optax.scale_by_adam (b1 0.9, b2 0.999, eps 1e-8) with one step
             # count per model (a model skipping a padding batch keeps its own).
