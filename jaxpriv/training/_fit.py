@@ -481,7 +481,7 @@ def fit_many(
     chunk = (_auto_chunk(num_models, num_params, config.optimizer) if chunk_size is None
              else min(int(chunk_size), num_models))
     mode = "masked" if not shared_order else ("shared" if masks is None else "shared_masked")
-    fast = mode in ("shared", "masked") and _FAST_PATH
+    fast = mode in ("shared", "masked") and config.loss == "cross_entropy" and _FAST_PATH
     wide = _wide.dense_stack(model) if fast else None
     if wide is not None:
         # Groups pay where the elementwise work is large; small models run

@@ -103,15 +103,12 @@ class DenseStack(NamedTuple):
         def loss(wide):
             out = self.forward(wide, xb)                   # [K, c, B] or [K, B, c]
             ax = 2 if xb.ndim == 3 else 1                  # the class axis
-            if config.loss == "cross_entropy":
-                lse = jax.nn.logsumexp(out, axis=ax)                     # [K, B]
-                labels = jnp.broadcast_to(jnp.expand_dims(yb2, ax), (
-                    out.shape[:ax] + (1,) + out.shape[ax + 1:]))
-                picked = jnp.squeeze(jnp.take_along_axis(out, labels, axis=ax), ax)
-                per = lse - picked                                       # [K, B]
-            else:
-                per = jnp.square(jnp.squeeze(jax.lax.slice_in_dim(out, 0, 1, axis=ax), ax)
-                                 - yb2)
+            # Cross-entropy only (fit_many sends other losses down the generic path).
+            lse = jax.nn.logsumexp(out, axis=ax)                         # [K, B]
+            labels = jnp.broadcast_to(jnp.expand_dims(yb2, ax), (
+                out.shape[:ax] + (1,) + out.shape[ax + 1:]))
+            picked = jnp.squeeze(jnp.take_along_axis(out, labels, axis=ax), ax)
+            per = lse - picked                                           # [K, B]
             data = jnp.sum(per * wb2, axis=1) / wsum                     # [K]
             return jnp.sum(data), data
 

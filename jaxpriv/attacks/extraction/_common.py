@@ -58,10 +58,23 @@ def data_domain(x: Any) -> Domain:
     return box_domain(x.min(axis=0), x.max(axis=0))
 
 
+def _check_query_args(domain: Any, n: Any) -> None:
+    if not isinstance(domain, Domain):
+        raise ValueError(f"Expected domain to be a Domain (box_domain, unit_domain, "
+                         f"data_domain); got {type(domain).__name__}.")
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"Expected n to be a positive int (rows to draw); got n={n!r}.")
+
+
+def _in_box(domain: Domain, u: jax.Array, dtype) -> jax.Array:
+    """Maps ``u`` in ``[0, 1]^d`` rows onto the box."""
+    return domain.low.astype(dtype)[None, :] + (domain.high - domain.low).astype(dtype)[None, :] * u
+
+
 def uniform_queries(key: jax.Array, domain: Domain, n: int, dtype=jnp.float32) -> jax.Array:
     """``n`` points drawn uniformly from ``domain``: ``[n, d]``."""
-    u = jax.random.uniform(key, (n, domain.low.shape[0]), dtype)
-    return domain.low.astype(dtype)[None, :] + (domain.high - domain.low).astype(dtype)[None, :] * u
+    _check_query_args(domain, n)
+    return _in_box(domain, jax.random.uniform(key, (n, domain.low.shape[0]), dtype), dtype)
 
 
 def sparse_queries(key: jax.Array, domain: Domain, n: int, dtype=jnp.float32) -> jax.Array:
@@ -76,12 +89,13 @@ def sparse_queries(key: jax.Array, domain: Domain, n: int, dtype=jnp.float32) ->
     ``b`` to its full range, sparse inputs (one-hot or count features) included.
     The attacker needs nothing but the box.
     """
+    _check_query_args(domain, n)
     ku, kr, km = jax.random.split(key, 3)
     d = domain.low.shape[0]
     u = jax.random.uniform(ku, (n, d), dtype)
     rho = jax.random.uniform(kr, (n, 1), dtype)
     u = jnp.where(jax.random.uniform(km, (n, d), dtype) < rho, u, 0.0)
-    return domain.low.astype(dtype)[None, :] + (domain.high - domain.low).astype(dtype)[None, :] * u
+    return _in_box(domain, u, dtype)
 
 
 QUERY_DISTRIBUTIONS = {"uniform": uniform_queries, "sparse": sparse_queries}

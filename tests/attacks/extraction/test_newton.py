@@ -123,3 +123,14 @@ def test_loss_follows_the_oracle(tiny_mlp):
         ex.NewtonConfig(model=model, loss="mse")
     with pytest.raises(ValueError, match="Unknown distribution='gauss'"):
         ex.NewtonConfig(model=model, distribution="gauss")
+
+
+@pytest.mark.parametrize("draw", [ex.sparse_queries, ex.uniform_queries])
+def test_query_draws_reject_bad_arguments(draw):
+    dom = ex.unit_domain(4)
+    with pytest.raises(ValueError, match="n to be a positive int"):
+        draw(jax.random.key(0), dom, 0)
+    with pytest.raises(ValueError, match="n to be a positive int"):
+        draw(jax.random.key(0), dom, 2.5)
+    with pytest.raises(ValueError, match="domain to be a Domain"):
+        draw(jax.random.key(0), (np.zeros(4), np.ones(4)), 3)
