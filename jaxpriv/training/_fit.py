@@ -44,6 +44,12 @@ _FAST_PATH = True  # the wide-layout path for dense stacks (tests switch it off 
 # so XLA runs their single-threaded elementwise work on all cores at once.
 _GROUPS = min(4, os.cpu_count() or 1)
 _GROUP_MIN_PARAMS = 2 ** 19  # parameters of the chunk's K models together
+# On CPU, models with per-model minibatches ("masked": shadow models) share no
+# matmul, so batching them buys no arithmetic efficiency; what pays is keeping
+# their parameters and optimizer state in cache. A chunk then trains as
+# sub-groups of models whose state fits this many bytes, one sub-group after
+# the other (all of a call's epochs each).
+_CHAIN_BYTES = 6 * 2 ** 20
 LOSSES = ("cross_entropy", "mse")
 
 
@@ -164,13 +170,16 @@ class _Program(NamedTuple):
 
 @functools.lru_cache(maxsize=64)
 def _program(init_params: Callable, apply: Callable, config: TrainConfig,
-             mode: str, wide: Any) -> _Program:
+             mode: str, wide: Any, chain: int = 0, skip_empty: bool = True) -> _Program:
     """The compiled training program for one architecture, config and data path.
 
     ``mode`` is ``"shared"`` (one minibatch order, no masks), ``"shared_masked"``
     (one order, per-model row weights) or ``"masked"`` (per-model orders).
     ``wide`` is a ``_wide.DenseStack`` for the wide-layout fast path, or None.
-    Cached, so repeated calls reuse the same jitted functions (and jit's own
+    ``chain`` > 0 (``"masked"`` only): the K models train as K / chain
+    sub-groups one after the other (see ``_chain_size``). ``skip_empty``
+    (``"masked"``): some model has whole minibatches of padding, which must
+    leave it untouched (else no step needs the check). Cached, so repeated calls reuse the same jitted functions (and jit's own
     cache keyed on shapes).
     """
     tx = _direction(config.optimizer)
@@ -249,9 +258,9 @@ def _program(init_params: Callable, apply: Callable, config: TrainConfig,
         idx, w = _batches(idx, w, bs)                                   # [K, nb, B]
         idx, w = jnp.swapaxes(idx, 0, 1), jnp.swapaxes(w, 0, 1)         # [nb, K, B]
         if wide is not None:
-            step = functools.partial(wide.step, config, skip_empty=True)
+            step = functools.partial(wide.step, config, skip_empty=skip_empty)
         else:
-            step = jax.vmap(functools.partial(step_one, skip_empty=True),
+            step = jax.vmap(functools.partial(step_one, skip_empty=skip_empty),
                             in_axes=(0, 0, 0, 0, 0, 0))
 
         def body(c, b):
@@ -264,6 +273,23 @@ def _program(init_params: Callable, apply: Callable, config: TrainConfig,
 
     def run(carry, keys, hyper, x, y, rows, row_w, masks, start, stop, losses):
         # keys: [K] per-model keys ("masked"), or the one key of the shared order.
+        num_models = hyper.learning_rate.shape[0]
+        if chain and num_models > chain:
+            # Model-major: each sub-group of `chain` models runs all of this
+            # call's epochs while its state is in cache, then the next.
+            groups = num_models // chain
+            split = lambda a: a.reshape((groups, chain) + a.shape[1:])
+            merge = lambda a: a.reshape((num_models,) + a.shape[2:])
+            parts = jax.tree_util.tree_map(split, (carry, keys, hyper, rows, row_w, losses))
+
+            def one_group(part):
+                c, k, h, r, rw, buf = part
+                return run_all(c, k, h, x, y, r, rw, masks, start, stop, buf)
+
+            return jax.tree_util.tree_map(merge, jax.lax.map(one_group, parts))
+        return run_all(carry, keys, hyper, x, y, rows, row_w, masks, start, stop, losses)
+
+    def run_all(carry, keys, hyper, x, y, rows, row_w, masks, start, stop, losses):
         def one_epoch(e, state):
             c, buf = state
             if mode == "masked":
@@ -293,14 +319,30 @@ def _program(init_params: Callable, apply: Callable, config: TrainConfig,
 _CPU_CHUNK_BYTES = 24 * 2 ** 20
 
 
+def _state_bytes(num_params: int, optimizer: str) -> int:
+    """Bytes of one model's parameters, gradients and optimizer slots (float32)."""
+    slots = {"adam": 2, "momentum": 1, "sgd": 0}[optimizer]
+    return 4 * num_params * (2 + slots)
+
+
+def _chain_size(num_models: int, num_params: int, optimizer: str) -> int:
+    """Models per sub-group of a "masked" chunk on CPU (0: no sub-groups)."""
+    if jax.default_backend() != "cpu":
+        return 0
+    most = max(1, _CHAIN_BYTES // _state_bytes(num_params, optimizer))
+    if most >= num_models:
+        return 0
+    # The size in [most / 2, most] that pads the fewest models.
+    return min(range(max(1, most // 2), most + 1),
+               key=lambda c: (math.ceil(num_models / c) * c, -c))
+
+
 def _auto_chunk(num_models: int, num_params: int, optimizer: str) -> int:
     """Models per chunk when the caller gives no ``chunk_size``: all of them on
     accelerators; on CPU as many as fit ``_CPU_CHUNK_BYTES``, in equal chunks."""
     if jax.default_backend() != "cpu":
         return num_models
-    slots = {"adam": 2, "momentum": 1, "sgd": 0}[optimizer]
-    per_model = 4 * num_params * (2 + slots)  # params, grads, optimizer slots (float32)
-    most = max(1, _CPU_CHUNK_BYTES // per_model)
+    most = max(1, _CPU_CHUNK_BYTES // _state_bytes(num_params, optimizer))
     if most >= num_models:
         return num_models
     # The chunk size in [most / 2, most] that pads the fewest models.
@@ -478,19 +520,34 @@ def fit_many(
 
     num_params = _num_params(init_params, jax.ShapeDtypeStruct(keys.shape[1:], keys.dtype),
                              jax.ShapeDtypeStruct((1, x.shape[1]), jnp.float32))
-    chunk = (_auto_chunk(num_models, num_params, config.optimizer) if chunk_size is None
-             else min(int(chunk_size), num_models))
     mode = "masked" if not shared_order else ("shared" if masks is None else "shared_masked")
+    chain = _chain_size(num_models, num_params, config.optimizer) if mode == "masked" else 0
+    if chunk_size is not None:
+        chunk = min(int(chunk_size), num_models)
+        chain = _chain_size(chunk, num_params, config.optimizer) if chain else 0
+    else:  # sub-groups keep the state in cache: then one chunk takes every model
+        chunk = num_models if chain else _auto_chunk(num_models, num_params,
+                                                     config.optimizer)
+    if chain:
+        chunk = math.ceil(chunk / chain) * chain  # whole sub-groups (padded with copies)
     fast = mode in ("shared", "masked") and config.loss == "cross_entropy" and _FAST_PATH
     wide = _wide.dense_stack(model) if fast else None
-    if wide is not None:
+    if wide is not None and not chain:
         # Groups pay where the elementwise work is large; small models run
         # faster as one group (measured: K=64 64-32-10 digits MLPs).
         big = num_params * chunk >= _GROUP_MIN_PARAMS
         wide = _wide.grouped(wide, chunk,
                              _GROUPS if big and jax.default_backend() == "cpu" else 1)
+    skip_empty = True
+    if mode == "masked":
+        # Whole padding minibatches (a model with fewer members than the
+        # largest, rounded up to batches) need the per-step "skip" check.
+        counts = (np.asarray(masks) > 0).sum(axis=1)
+        bs = config.batch_size
+        most = math.ceil(min(n, math.ceil(int(counts.max()) / bs) * bs) / bs)
+        skip_empty = bool(np.any(-(-counts // bs) < most))
     base = dataclasses.replace(config, progress=False)  # progress does not change the program
-    prog = _program(init_params, apply, base, mode, wide)
+    prog = _program(init_params, apply, base, mode, wide, chain, skip_empty)
 
     xj = jnp.asarray(x, jnp.float32)
     yj = jnp.asarray(y, jnp.int32 if config.loss == "cross_entropy" else jnp.float32)

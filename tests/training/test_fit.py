@@ -128,6 +128,29 @@ def test_cpu_chunks_fit_the_cache_and_give_the_same_result(monkeypatch):
     np.testing.assert_allclose(hw.loss, ha.loss, rtol=1e-5)
 
 
+@pytest.mark.parametrize("fast", [True, False])
+def test_masked_sub_groups_give_the_same_result(fast, monkeypatch):
+    """On CPU, models with per-model minibatches train as sub-groups whose
+    state fits the cache, one sub-group after the other (padded to whole
+    sub-groups): the same models and losses as all K at once."""
+    n_params = 64 * 16 + 16 + 16 * 10 + 10
+    assert _fit._chain_size(32, 90_000, "adam") == 4   # 1.44 MB a model, 6 MB sub-groups
+    assert _fit._chain_size(64, 2_410, "adam") == 0    # tiny models: all at once
+    monkeypatch.setattr(_fit, "_FAST_PATH", fast)
+    keys = _keys(3, seed=5)
+    masks = np.concatenate([MASKS, _UNEQUAL[:1]])       # one model skips padding batches
+    whole, hw = training.fit_many(keys, MLP, X_TRAIN, Y_TRAIN, CFG, HYPER, masks=masks)
+    monkeypatch.setattr(_fit, "_CHAIN_BYTES", 2 * 16 * n_params)  # at most 2 a sub-group
+    assert _fit._chain_size(3, n_params, "adam") == 1  # 1 + 1 + 1 pads nothing
+    assert _fit._chain_size(4, n_params, "adam") == 2
+    for k in (3, 4):  # 4: two sub-groups of 2, the second padded with a copy
+        kk = jnp.concatenate([keys, keys[:1]]) if k == 4 else keys
+        mm = np.concatenate([masks, masks[:1]]) if k == 4 else masks
+        sub, hs = training.fit_many(kk, MLP, X_TRAIN, Y_TRAIN, CFG, HYPER, masks=mm)
+        _allclose(whole, jax.tree_util.tree_map(lambda p: p[:3], sub), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(hw.loss, hs.loss[:3], rtol=1e-5)
+
+
 @pytest.mark.parametrize("masked", [False, True])
 def test_chunk_size_gives_the_same_result(masked):
     keys = _keys(2)
