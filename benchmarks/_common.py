@@ -67,6 +67,24 @@ def time_call(fn: Callable[[], Any], *, repeats: int = 3, warmup: bool = True) -
     return Timing(max(first - best, 0.0) if warmup else 0.0, best, first)
 
 
+def time_pair(fn: Callable[[], Any], baseline: Callable[[], Any], *,
+              repeats: int = 3) -> tuple[Timing, Timing]:
+    """Times two jitted calls on the same work: both warmed up, then timed
+    ``repeats`` times each, alternating, keeping the best of each (noise on a
+    shared machine then hits both sides alike)."""
+    firsts, best = [], [float("inf"), float("inf")]
+    for f in (fn, baseline):
+        t0 = time.perf_counter()
+        block(f())
+        firsts.append(time.perf_counter() - t0)
+    for _ in range(repeats):
+        for i, f in enumerate((fn, baseline)):
+            t0 = time.perf_counter()
+            block(f())
+            best[i] = min(best[i], time.perf_counter() - t0)
+    return tuple(Timing(max(first - b, 0.0), b, first) for first, b in zip(firsts, best))
+
+
 def matmul_gflops(n: int = 1024, *, repeats: int = 5) -> float:
     """This machine's float32 matmul throughput in GFLOP/s (``[n, n] @ [n, n]``, jitted).
 

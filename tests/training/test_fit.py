@@ -278,3 +278,25 @@ def test_fit_rejects_per_model_hyper():
     with pytest.raises(ValueError, match="scalar hyper.learning_rate"):
         training.fit(jax.random.key(0), MLP, X_TRAIN, Y_TRAIN, CFG,
                      training.Hyper(learning_rate=jnp.ones(2)))
+
+
+@pytest.mark.parametrize("m", [1, 7, 1280, 5000])  # 5000: past the packed sort (argsort)
+def test_shuffle_is_a_permutation_with_the_last_rows_last(m):
+    bits = jax.random.bits(jax.random.key(1), (m,), jnp.uint32)
+    last = np.arange(m) % 3 == 2
+    p = np.asarray(_fit._shuffle(bits, jnp.asarray(last)))
+    np.testing.assert_array_equal(np.sort(p), np.arange(m))
+    first = int((~last).sum())
+    assert not last[p[:first]].any() and last[p[first:]].all()
+    np.testing.assert_array_equal(np.sort(np.asarray(_fit._shuffle(bits))), np.arange(m))
+
+
+def test_shuffle_is_uniform():
+    """Every row lands in every position about equally often (16 rows, 3,200 draws:
+    200 expected per cell; a biased shuffle such as one ignoring the draws fails)."""
+    m, draws = 16, 3200
+    bits = jax.random.bits(jax.random.key(0), (draws, m), jnp.uint32)
+    perms = np.asarray(jax.vmap(_fit._shuffle)(bits))
+    counts = np.zeros((m, m))
+    np.add.at(counts, (perms, np.broadcast_to(np.arange(m), perms.shape)), 1)
+    assert counts.min() > 150 and counts.max() < 250, (counts.min(), counts.max())
