@@ -219,7 +219,9 @@ def _pre_grad(model: Model):
         logp = jax.nn.log_softmax(logits)
         onehot = jax.nn.one_hot(y, logits.shape[-1], dtype=logits.dtype)
         c = w / jnp.maximum(jnp.sum(w), 1.0)                           # row weights [B]
-        ce = -jnp.sum(c * jnp.mean(jnp.sum(onehot[None] * logp, axis=-1), axis=0))
+        picked = jnp.take_along_axis(logp, jnp.broadcast_to(
+            y[None, :, None], logp.shape[:2] + (1,)), axis=-1)[..., 0]   # [S, B]
+        ce = -jnp.sum(c * jnp.mean(picked, axis=0))
         # Backward.
         dlogits = (jnp.exp(logp) - onehot[None]) * (c[None, :, None] / eps.shape[0])
         g = {"head": {"kernel": jnp.einsum("sbk,sbc->kc", z, dlogits),

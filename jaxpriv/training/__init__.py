@@ -12,6 +12,7 @@ from jaxpriv.training._fit import fit_many
 from jaxpriv.training._fit import l2_penalty
 from jaxpriv.training._fit import per_example_loss
 from jaxpriv.training._fit import predict_proba
+from jaxpriv.training._fit import random_order
 
 __all__ = [
     "History",
@@ -26,4 +27,5 @@ __all__ = [
     "l2_penalty",
     "per_example_loss",
     "predict_proba",
+    "random_order",
 ]

@@ -174,6 +174,16 @@ def _shuffle(bits: jax.Array, last: jax.Array | None = None) -> jax.Array:
     return (jnp.sort(key) & jnp.uint32(2 ** ib - 1)).astype(jnp.int32)
 
 
+def random_order(key: jax.Array, m: int, last: jax.Array | None = None) -> jax.Array:
+    """A random permutation of ``range(m)`` (int32 ``[m]``), jittable; with a
+    bool ``last [m]``, the positions where it is True come after all others
+    (padding rows last). The epoch order of :func:`fit` and :func:`fit_many`;
+    on XLA:CPU about 5x faster than ``argsort`` of uniform draws for
+    ``m <= 4096``.
+    """
+    return _shuffle(jax.random.bits(key, (m,), jnp.uint32), last)
+
+
 def _order(perm_key: jax.Array, n: int, rows: jax.Array, w: jax.Array):
     """One model's epoch order: its member rows (``w > 0``) in random order, then
     padding. Draws one number per data row, so the order depends on the key and

@@ -21,7 +21,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from jaxpriv import _validate
+from jaxpriv import _validate, training
 from jaxpriv.attacks.membership import _common
 from jaxpriv.attacks.membership._shadow import ShadowConfig, Shadows, shadow_outputs, train_shadows
 from jaxpriv.models import make_model
@@ -204,7 +204,7 @@ def _train_attack_jit(hidden, epochs, batch_size, key, feats, member, w, lr):
 
         def epoch(carry, ek):
             # This class's rows first (random order), padding last.
-            perm = jnp.argsort(jnp.where(wt > 0, jax.random.uniform(ek, (m,)), 2.0))
+            perm = training.random_order(ek, m, wt <= 0)
             order = jnp.concatenate([perm, jnp.zeros(pad, perm.dtype)]).reshape(nb, batch_size)
             live_w = jnp.concatenate([wt[perm], jnp.zeros(pad)]).reshape(nb, batch_size)
 
