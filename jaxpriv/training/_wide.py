@@ -1,8 +1,9 @@
-"""Fast path of ``fit_many`` for K dense stacks sharing one minibatch order.
+"""Fast path of ``fit_many`` for K dense stacks (cross-entropy).
 
-For ``"softmax"`` and ``"mlp"`` models trained without masks, the K models are
-held in a "transposed" layout for the whole run: every kernel as
-``[K, out, in]`` and activations as ``[K, units, B]`` (features by batch). Then
+For ``"softmax"`` and ``"mlp"`` models the K models are held in a
+"transposed" layout for the whole run: every kernel as ``[K, out, in]`` and
+activations as ``[K, units, B]`` (features by batch). Then, with one shared
+minibatch order,
 
 * the first layer of all K models is ONE matmul
   ``[K * h, d] @ x^T [d, B]`` (and its weight gradient ``dA [K * h, B] @ x``),
@@ -10,7 +11,9 @@ held in a "transposed" layout for the whole run: every kernel as
   leading (major) axis of both operands,
 
 so no transposes or copies are paid per step, and the optimizer update is a
-single elementwise pass over K-major arrays. The math is the flax
+single elementwise pass over K-major arrays. With per-model minibatches
+(``masks``) the first layer is a batched product reading the gathered
+``[K, B, d]`` rows (see :meth:`DenseStack.forward`) and the rest is as above. The math is the flax
 :class:`jaxpriv.models.MLP` / ``SoftmaxRegression`` forward pass
 (``x @ kernel + bias``, activation between layers) and the same loss and
 optimizer as the generic path; only the memory layout differs.
