@@ -52,6 +52,34 @@ def _first_bwd(x, ct):
 _first_hidden_major.defvjp(_first_fwd, _first_bwd)
 
 
+@jax.custom_vjp
+def _cross_entropy(logits, labels):
+    """Per-example cross-entropy ``[K, B]`` of ``logits [K, c, B]`` and
+    ``labels [K|1, B]``, with the gradient written out: ``softmax - onehot``
+    in one elementwise pass (autodiff of ``take_along_axis`` scatters, and
+    of ``logsumexp`` adds passes; ~3% of a purchase-sized step on XLA:CPU)."""
+    return _ce_fwd(logits, labels)[0]
+
+
+def _ce_fwd(logits, labels):
+    top = jax.lax.stop_gradient(jnp.max(logits, axis=1, keepdims=True))
+    shifted = logits - top
+    lse = jnp.log(jnp.sum(jnp.exp(shifted), axis=1))                     # [K, B]
+    onehot = jnp.arange(logits.shape[1])[None, :, None] == labels[:, None, :]
+    picked = jnp.sum(jnp.where(onehot, shifted, 0.0), axis=1)
+    return lse - picked, (shifted, lse, labels)
+
+
+def _ce_bwd(res, ct):
+    shifted, lse, labels = res
+    onehot = jnp.arange(shifted.shape[1])[None, :, None] == labels[:, None, :]
+    soft = jnp.exp(shifted - lse[:, None, :])
+    return ct[:, None, :] * (soft - onehot.astype(soft.dtype)), None
+
+
+_cross_entropy.defvjp(_ce_fwd, _ce_bwd)
+
+
 class DenseStack(NamedTuple):
     """A dense stack's layer names (in order) and its activation; hashable."""
 
@@ -127,10 +155,7 @@ class DenseStack(NamedTuple):
         def loss(wide):
             out = self.forward(wide, xb)                                 # [K, c, B]
             # Cross-entropy only (fit_many sends other losses down the generic path).
-            lse = jax.nn.logsumexp(out, axis=1)                          # [K, B]
-            labels = jnp.broadcast_to(yb2[:, None, :], (out.shape[0], 1, out.shape[2]))
-            picked = jnp.take_along_axis(out, labels, axis=1)[:, 0, :]
-            per = lse - picked                                           # [K, B]
+            per = _cross_entropy(out, yb2)                               # [K, B]
             data = jnp.sum(per * wb2, axis=1) / wsum                     # [K]
             return jnp.sum(data), data
 
