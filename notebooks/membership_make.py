@@ -5,9 +5,9 @@ on the Location data; it is thin (calls ``jaxpriv.attacks.membership``) and
 shrinks every size when ``JAXPRIV_SMOKE=1``.
 """
 
-import pathlib
-
 import nbformat
+
+import _make  # notebooks/_make.py, next to this script
 
 CELLS = [
     ("md", """# Membership inference on Location (Shokri et al. 2017; Carlini et al. 2022)
@@ -83,15 +83,8 @@ display(Image(filename=str(path)))"""),
 
 
 def build() -> nbformat.NotebookNode:
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                 "language": "python"}
-    nb.cells = [nbformat.v4.new_markdown_cell(src) if kind == "md"
-                else nbformat.v4.new_code_cell(src) for kind, src in CELLS]
-    return nb
+    return _make.build(CELLS)
 
 
 if __name__ == "__main__":
-    out = pathlib.Path(__file__).with_name("membership_location.ipynb")
-    nbformat.write(build(), out)
-    print(f"wrote {out}")
+    _make.write(build(), __file__, "membership_location.ipynb")

@@ -8,9 +8,9 @@ linear-model inversion of VKORC1 from a warfarin dose model. It is thin (calls
 ``jaxpriv.attacks.inversion``) and shrinks every size when ``JAXPRIV_SMOKE=1``.
 """
 
-import pathlib
-
 import nbformat
+
+import _make  # notebooks/_make.py, next to this script
 
 CELLS = [
     ("md", """# Model inversion (Fredrikson, Jha, Ristenpart, CCS 2015; Fredrikson et al., USENIX Security 2014)
@@ -117,15 +117,8 @@ show(w["rows"], ["attack", "member_accuracy", "nonmember_accuracy"])"""),
 
 
 def build() -> nbformat.NotebookNode:
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                 "language": "python"}
-    nb.cells = [nbformat.v4.new_markdown_cell(src) if kind == "md"
-                else nbformat.v4.new_code_cell(src) for kind, src in CELLS]
-    return nb
+    return _make.build(CELLS)
 
 
 if __name__ == "__main__":
-    out = pathlib.Path(__file__).with_name("mi_face.ipynb")
-    nbformat.write(build(), out)
-    print("wrote", out)
+    _make.write(build(), __file__, "mi_face.ipynb")

@@ -5,9 +5,9 @@ Thin: the notebook calls ``jaxpriv.experiments.sweep`` and
 ``jaxpriv.defenses``; ``JAXPRIV_SMOKE=1`` shrinks every size (bundled digits).
 """
 
-import pathlib
-
 import nbformat
+
+import _make  # notebooks/_make.py, next to this script
 
 CELLS = [
     ("md", """# MID versus DP-SGD against model inversion (Wang, Zhang, Jia, AAAI 2021)
@@ -102,15 +102,8 @@ print(f"noise multiplier for epsilon = 8 at n = 1000: {sigma:.3f}")"""),
 
 
 def build() -> nbformat.NotebookNode:
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                 "language": "python"}
-    nb.cells = [nbformat.v4.new_markdown_cell(src) if kind == "md"
-                else nbformat.v4.new_code_cell(src) for kind, src in CELLS]
-    return nb
+    return _make.build(CELLS)
 
 
 if __name__ == "__main__":
-    path = pathlib.Path(__file__).with_name("mid_vs_dp.ipynb")
-    nbformat.write(build(), path)
-    print(f"wrote {path}")
+    _make.write(build(), __file__, "mid_vs_dp.ipynb")
