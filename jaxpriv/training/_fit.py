@@ -556,6 +556,8 @@ def fit_many(
                              f" got empty rows at {empty[:5].tolist()}.")
     if shared_order is None:
         shared_order = masks is None
+    if not shared_order and masks is None:  # own orders over all rows
+        masks = np.ones((num_models, n), np.float32)
     if chunk_size is not None:
         _validate.positive("chunk_size", chunk_size)
     if params is not None:

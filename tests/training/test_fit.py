@@ -72,6 +72,16 @@ def test_fit_many_masked_model_k_equals_fit_with_its_key_and_weights():
     assert not np.allclose(params["out"]["kernel"][0], params["out"]["kernel"][1])
 
 
+def test_own_orders_without_masks_train_every_model_on_all_rows():
+    keys = _keys(2)
+    params, hist = training.fit_many(keys, MLP, X_TRAIN, Y_TRAIN, CFG, HYPER,
+                                     shared_order=False)
+    for k in range(2):
+        one, h1 = training.fit(keys[k], MLP, X_TRAIN, Y_TRAIN, CFG, HYPER)
+        _allclose(_row(params, k), one, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(hist.loss[k], h1.loss, rtol=1e-5)
+
+
 _UNEQUAL = np.zeros((2, X_TRAIN.shape[0]), bool)
 _UNEQUAL[0, :300] = True   # 5 minibatches an epoch: skips 5 padding batches
 _UNEQUAL[1, 200:800] = True
