@@ -159,6 +159,11 @@ def test_masked_sub_groups_give_the_same_result(fast, monkeypatch):
         sub, hs = training.fit_many(kk, MLP, X_TRAIN, Y_TRAIN, CFG, HYPER, masks=mm)
         _allclose(whole, jax.tree_util.tree_map(lambda p: p[:3], sub), rtol=1e-5, atol=1e-6)
         np.testing.assert_allclose(hw.loss, hs.loss[:3], rtol=1e-5)
+    # With a progress bar: one call per epoch, each running every sub-group.
+    cfg_bar = training.TrainConfig(epochs=CFG.epochs, batch_size=CFG.batch_size, progress=True)
+    bar, hb = training.fit_many(keys, MLP, X_TRAIN, Y_TRAIN, cfg_bar, HYPER, masks=masks)
+    _allclose(whole, bar, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(hw.loss, hb.loss, rtol=1e-5)
 
 
 @pytest.mark.parametrize("masked", [False, True])
