@@ -249,13 +249,23 @@ def _l2_kernels(g, params, l2):
     return jax.tree_util.tree_map(lambda a, p: a + l2 * p * (p.ndim >= 2), g, params)
 
 
+def _cached(kind: str, model: Model, num_samples: int, build):
+    """``build()``, once per (kind, model, num_samples): the same function
+    object each time, so jit reuses one compiled program."""
+    cache_key = (kind, model.apply, num_samples)
+    if cache_key not in _GRAD_FNS:
+        _GRAD_FNS[cache_key] = build()
+    return _GRAD_FNS[cache_key]
+
+
 def mid_grad_fn(model: Model, num_samples: int = 1):
     """The MID gradient for :func:`jaxpriv.defenses._trainer.make_trainer`
     (``hyper`` holds ``lam`` and ``l2``); cached per model, so repeated runs
     reuse one compiled program."""
-    cache_key = ("dense", model.apply, num_samples)
-    if cache_key in _GRAD_FNS:
-        return _GRAD_FNS[cache_key]
+    return _cached("dense", model, num_samples, lambda: _build_grad_fn(model, num_samples))
+
+
+def _build_grad_fn(model: Model, num_samples: int):
     module = _module(model)
     loss = _network_loss(model)
 
@@ -266,7 +276,6 @@ def mid_grad_fn(model: Model, num_samples: int = 1):
                                                                  h["lam"])
         return _l2_kernels(g, params, h["l2"]), ce
 
-    _GRAD_FNS[cache_key] = grad_fn
     return grad_fn
 
 
@@ -274,9 +283,10 @@ def mid_gram_spec(model: Model, num_samples: int = 1) -> _trainer.GramSpec:
     """The :class:`jaxpriv.defenses._trainer.GramSpec` of a MID model: its
     first kernel and the MID gradient given that layer's output ``x @ kernel``
     (the Gram path of the trainer); cached per model like :func:`mid_grad_fn`."""
-    cache_key = ("gram", model.apply, num_samples)
-    if cache_key in _GRAD_FNS:
-        return _GRAD_FNS[cache_key]
+    return _cached("gram", model, num_samples, lambda: _build_gram_spec(model, num_samples))
+
+
+def _build_gram_spec(model: Model, num_samples: int) -> _trainer.GramSpec:
     module = _module(model)
     grad = _pre_grad(model)
 
@@ -286,9 +296,7 @@ def mid_gram_spec(model: Model, num_samples: int = 1) -> _trainer.GramSpec:
         g, g_pre, ce = grad(params, eps, pre, yb, wb, h["lam"])
         return _l2_kernels(g, params, h["l2"]), g_pre, ce
 
-    spec = _trainer.GramSpec((_layer_names(module)[0], "kernel"), pre_grad_fn)
-    _GRAD_FNS[cache_key] = spec
-    return spec
+    return _trainer.GramSpec((_layer_names(module)[0], "kernel"), pre_grad_fn)
 
 
 class MIDHyper(NamedTuple):

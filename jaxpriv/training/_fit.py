@@ -191,7 +191,14 @@ def random_order(key: jax.Array, m: int, last: jax.Array | None = None) -> jax.A
     on XLA:CPU about 5x faster than ``argsort`` of uniform draws for
     ``m <= 4096``.
     """
-    return _shuffle(jax.random.bits(key, (m,), jnp.uint32), last)
+    if isinstance(m, bool) or not isinstance(m, (int, np.integer)) or m < 1:
+        raise ValueError(f"Expected m to be a positive int (the number of rows); got {m!r}.")
+    if last is not None:
+        shape, dtype = jnp.shape(last), jnp.result_type(last)
+        if shape != (m,) or dtype != jnp.bool_:
+            raise ValueError(f"Expected last to be a bool array of shape ({m},); got "
+                             f"{dtype} of shape {shape}.")
+    return _shuffle(jax.random.bits(key, (int(m),), jnp.uint32), last)
 
 
 def _order(perm_key: jax.Array, n: int, rows: jax.Array, w: jax.Array):
@@ -226,8 +233,9 @@ def _program(init_params: Callable, apply: Callable, config: TrainConfig,
     ``chain`` > 0 (``"masked"`` only): the K models train as K / chain
     sub-groups one after the other (see ``_chain_size``). ``skip_empty``
     (``"masked"``): some model has whole minibatches of padding, which must
-    leave it untouched (else no step needs the check). Cached, so repeated calls reuse the same jitted functions (and jit's own
-    cache keyed on shapes).
+    leave it untouched (else no step needs the check). Cached, so repeated
+    calls reuse the same jitted functions (and jit's own cache keyed on
+    shapes).
     """
     tx = _direction(config.optimizer)
     bs = config.batch_size
@@ -577,8 +585,8 @@ def fit_many(
     else:  # sub-groups keep the state in cache: then one chunk takes every model
         chunk = num_models if chain else _auto_chunk(num_models, num_params,
                                                      config.optimizer)
-    if chain:
-        chunk = math.ceil(chunk / chain) * chain  # whole sub-groups (padded with copies)
+    if chain:  # whole sub-groups: a given chunk_size stays an upper bound
+        chunk = (chunk // chain if chunk_size is not None else math.ceil(chunk / chain)) * chain
     fast = mode in ("shared", "masked") and config.loss == "cross_entropy" and _FAST_PATH
     wide = _wide.dense_stack(model) if fast else None
     if wide is not None and not chain:
@@ -589,27 +597,22 @@ def fit_many(
                              _GROUPS if big and jax.default_backend() == "cpu" else 1)
     skip_empty = True
     if mode == "masked":
-        # Whole padding minibatches (a model with fewer members than the
-        # largest, rounded up to batches) need the per-step "skip" check.
-        counts = (np.asarray(masks) > 0).sum(axis=1)
+        # Member rows first: a model with m members draws its minibatches from
+        # them alone; models with fewer members than the largest pad with
+        # weight-0 rows. Rounded up to whole minibatches, so new masks with a
+        # similar largest member count reuse the compiled program.
         bs = config.batch_size
-        most = math.ceil(min(n, math.ceil(int(counts.max()) / bs) * bs) / bs)
-        skip_empty = bool(np.any(-(-counts // bs) < most))
+        counts = (masks > 0).sum(axis=1)
+        m = min(n, math.ceil(int(counts.max()) / bs) * bs)
+        rows_all = np.argsort(~(masks > 0), axis=1, kind="stable")[:, :m].astype(np.int32)
+        roww_all = np.take_along_axis(masks, rows_all, axis=1)
+        # Whole padding minibatches need the per-step "skip" check.
+        skip_empty = bool(np.any(-(-counts // bs) < math.ceil(m / bs)))
     base = dataclasses.replace(config, progress=False)  # progress does not change the program
     prog = _program(init_params, apply, base, mode, wide, chain, skip_empty)
 
     xj = jnp.asarray(x, jnp.float32)
     yj = jnp.asarray(y, jnp.int32 if config.loss == "cross_entropy" else jnp.float32)
-    if mode == "masked":
-        # Member rows first: a model with m members draws its minibatches from
-        # them alone; models with fewer members than the largest pad with
-        # weight-0 rows (whole padding batches are skipped).
-        # Rounded up to whole minibatches, so new masks with a similar largest
-        # member count reuse the compiled program.
-        m = min(n, math.ceil(int((masks > 0).sum(axis=1).max()) / config.batch_size)
-                * config.batch_size)
-        rows_all = np.argsort(~(masks > 0), axis=1, kind="stable")[:, :m].astype(np.int32)
-        roww_all = np.take_along_axis(masks, rows_all, axis=1)
     masks_j = None if masks is None else jnp.asarray(masks)
 
     out_params, out_loss = [], []

@@ -13,8 +13,9 @@ minibatch order,
 so no transposes or copies are paid per step, and the optimizer update is a
 single elementwise pass over K-major arrays. With per-model minibatches
 (``masks``) the first layer is a batched product reading the gathered
-``[K, B, d]`` rows (see :meth:`DenseStack.forward`) and the rest is as above. The math is the flax
-:class:`jaxpriv.models.MLP` / ``SoftmaxRegression`` forward pass
+``[K, B, d]`` rows (see :meth:`DenseStack.forward`) and the rest is as
+above. The math is the flax :class:`jaxpriv.models.MLP` /
+``SoftmaxRegression`` forward pass
 (``x @ kernel + bias``, activation between layers) and the same loss and
 optimizer as the generic path; only the memory layout differs.
 """
@@ -125,10 +126,8 @@ class DenseStack(NamedTuple):
         k, o, d = w.shape
         if xb.ndim == 2:
             a = (w.reshape(k * o, d) @ xb).reshape(k, o, xb.shape[1]) + b[:, :, None]
-            for w, b in rest:
-                a = jnp.einsum("koi,kib->kob", w, act(a)) + b[:, :, None]
-            return a
-        a = _first_hidden_major(xb, w) + b[:, :, None]
+        else:
+            a = _first_hidden_major(xb, w) + b[:, :, None]
         for w, b in rest:
             a = jnp.einsum("koi,kib->kob", w, act(a)) + b[:, :, None]
         return a

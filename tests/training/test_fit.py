@@ -159,6 +159,10 @@ def test_masked_sub_groups_give_the_same_result(fast, monkeypatch):
         sub, hs = training.fit_many(kk, MLP, X_TRAIN, Y_TRAIN, CFG, HYPER, masks=mm)
         _allclose(whole, jax.tree_util.tree_map(lambda p: p[:3], sub), rtol=1e-5, atol=1e-6)
         np.testing.assert_allclose(hw.loss, hs.loss[:3], rtol=1e-5)
+    # An explicit chunk_size (sub-groups inside each chunk) gives the same models.
+    capped, hc = training.fit_many(keys, MLP, X_TRAIN, Y_TRAIN, CFG, HYPER, masks=masks,
+                                   chunk_size=3)
+    _allclose(whole, capped, rtol=1e-5, atol=1e-6)
     # With a progress bar: one call per epoch, each running every sub-group.
     cfg_bar = training.TrainConfig(epochs=CFG.epochs, batch_size=CFG.batch_size, progress=True)
     bar, hb = training.fit_many(keys, MLP, X_TRAIN, Y_TRAIN, cfg_bar, HYPER, masks=masks)
@@ -315,3 +319,22 @@ def test_shuffle_is_uniform():
     counts = np.zeros((m, m))
     np.add.at(counts, (perms, np.broadcast_to(np.arange(m), perms.shape)), 1)
     assert counts.min() > 150 and counts.max() < 250, (counts.min(), counts.max())
+
+
+@pytest.mark.parametrize("m,last,match", [
+    (0, None, "m to be a positive int"),
+    (2.5, None, "m to be a positive int"),
+    (4, np.array([True, False]), r"shape \(4,\); got bool of shape \(2,\)"),
+    (2, np.array([1, 0]), r"bool array of shape \(2,\); got int"),
+])
+def test_random_order_rejects_bad_input(m, last, match):
+    with pytest.raises(ValueError, match=match):
+        training.random_order(jax.random.key(0), m, last)
+
+
+def test_random_order_puts_last_rows_last():
+    last = jnp.arange(10) >= 7
+    p = np.asarray(training.random_order(jax.random.key(3), 10, last))
+    np.testing.assert_array_equal(np.sort(p[:7]), np.arange(7))
+    np.testing.assert_array_equal(np.sort(p[7:]), [7, 8, 9])
+    np.testing.assert_array_equal(p, np.asarray(training.random_order(jax.random.key(3), 10, last)))
