@@ -27,7 +27,11 @@ Two data paths:
   sequential jitted fits). Accelerators step all K together.
 
 On CPU, chunks of models (``chunk_size``, else sized to the cache) run one
-after the other; the result does not depend on the chunking.
+after the other; without a ``chunk_size`` the models are also split into one
+chunk per host thread, and those chunks run at once (``jaxpriv._parallel``:
+32 shadow models 1.2-1.4x faster on the 2-core machine; the shared-order
+path, whose wide matmuls already use every core, gains about 3%). The result
+does not depend on the chunking.
 """
 
 from __future__ import annotations
@@ -43,7 +47,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from jaxpriv import _validate
+from jaxpriv import _parallel, _validate
 from jaxpriv.models import Model
 
 Params = Any
@@ -512,8 +516,9 @@ def fit_many(
       masks: optional ``[K, n]`` membership (bool or 0/1 weights); each row's
         weight multiplies its loss. Models may have different member counts.
       params: optional stacked starting parameters ``[K, ...]``.
-      chunk_size: train at most this many models at a time (memory bound);
-        the result is the same as without chunking.
+      chunk_size: train at most this many models at a time (memory bound),
+        one chunk after the other; the result is the same as without
+        chunking. Without it, CPU chunks run at once on host threads.
       shared_order: force (True) or forbid (False) a shared minibatch order;
         default: shared exactly when ``masks`` is None.
 
@@ -579,12 +584,18 @@ def fit_many(
                              jax.ShapeDtypeStruct((1, x.shape[1]), jnp.float32))
     mode = "masked" if not shared_order else ("shared" if masks is None else "shared_masked")
     chain = _chain_size(num_models, num_params, config.optimizer) if mode == "masked" else 0
+    threads = 1
     if chunk_size is not None:
         chunk = min(int(chunk_size), num_models)
         chain = _chain_size(chunk, num_params, config.optimizer) if chain else 0
     else:  # sub-groups keep the state in cache: then one chunk takes every model
         chunk = num_models if chain else _auto_chunk(num_models, num_params,
                                                      config.optimizer)
+        # On CPU, independent chunks run at once on host threads (_parallel).
+        threads = _parallel.host_threads()
+        if threads > 1 and math.ceil(num_models / chunk) < threads:
+            chunk = _parallel.split(num_models, threads)
+            chain = _chain_size(chunk, num_params, config.optimizer) if chain else 0
     if chain:  # whole sub-groups: a given chunk_size stays an upper bound
         chunk = (chunk // chain if chunk_size is not None else math.ceil(chunk / chain)) * chain
     fast = mode in ("shared", "masked") and config.loss == "cross_entropy" and _FAST_PATH
@@ -615,36 +626,37 @@ def fit_many(
     yj = jnp.asarray(y, jnp.int32 if config.loss == "cross_entropy" else jnp.float32)
     masks_j = None if masks is None else jnp.asarray(masks)
 
-    out_params, out_loss = [], []
     starts = list(range(0, num_models, chunk))
     # With a bar, one call per epoch; without, one call for the whole run.
     step = 1 if config.progress else config.epochs
+
+    def train_chunk(s):
+        # The last chunk is padded with copies of its last model (dropped
+        # below), so every chunk runs the one compiled program.
+        sl = np.minimum(np.arange(s, s + chunk), num_models - 1)
+        live = min(chunk, num_models - s)
+        k_c = keys[sl]
+        h_c = Hyper(*(jnp.asarray(h[sl]) for h in hyper))
+        p0 = None if params is None else jax.tree_util.tree_map(lambda p: p[sl], params)
+        init = prog.init if num_params * k_c.shape[0] < 2 ** 20 else prog.init_large
+        carry = init(k_c, xj[:1], p0)
+        losses = jnp.zeros((k_c.shape[0], config.epochs), jnp.float32)
+        rows = row_w = None
+        if mode == "masked":
+            rows, row_w = jnp.asarray(rows_all[sl]), jnp.asarray(roww_all[sl])
+        m_c = None if masks_j is None else masks_j[sl]
+        for e in range(0, config.epochs, step):
+            stop = min(e + step, config.epochs)
+            run_keys = k_c if mode == "masked" else keys[0]  # one order for all chunks
+            carry, losses = prog.run(carry, run_keys, h_c, xj, yj, rows, row_w, m_c,
+                                     jnp.int32(e), jnp.int32(stop), losses)
+            bar.update(stop - e)
+        return (jax.tree_util.tree_map(lambda p: p[:live], prog.unwide(carry[0])),
+                losses[:live])
+
     with _progress(len(starts) * config.epochs, f"training {num_models} model(s)",
                    config.progress) as bar:
-        for s in starts:
-            # The last chunk is padded with copies of its last model (dropped
-            # below), so every chunk runs the one compiled program.
-            sl = np.minimum(np.arange(s, s + chunk), num_models - 1)
-            live = min(chunk, num_models - s)
-            k_c = keys[sl]
-            h_c = Hyper(*(jnp.asarray(h[sl]) for h in hyper))
-            p0 = None if params is None else jax.tree_util.tree_map(lambda p: p[sl], params)
-            init = prog.init if num_params * k_c.shape[0] < 2 ** 20 else prog.init_large
-            carry = init(k_c, xj[:1], p0)
-            losses = jnp.zeros((k_c.shape[0], config.epochs), jnp.float32)
-            rows = row_w = None
-            if mode == "masked":
-                rows, row_w = jnp.asarray(rows_all[sl]), jnp.asarray(roww_all[sl])
-            m_c = None if masks_j is None else masks_j[sl]
-            for e in range(0, config.epochs, step):
-                stop = min(e + step, config.epochs)
-                run_keys = k_c if mode == "masked" else keys[0]  # one order for all chunks
-                carry, losses = prog.run(carry, run_keys, h_c, xj, yj, rows, row_w, m_c,
-                                         jnp.int32(e), jnp.int32(stop), losses)
-                bar.update(stop - e)
-            out_params.append(jax.tree_util.tree_map(lambda p: p[:live],
-                                                     prog.unwide(carry[0])))
-            out_loss.append(losses[:live])
+        out_params, out_loss = zip(*_parallel.map_chunks(train_chunk, starts, threads))
     if len(out_params) == 1:
         return out_params[0], History(out_loss[0])
     stacked = jax.tree_util.tree_map(lambda *p: jnp.concatenate(p, axis=0), *out_params)

@@ -21,7 +21,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from jaxpriv import _validate, training
+from jaxpriv import _parallel, _validate, training
 from jaxpriv.attacks.membership import _common
 from jaxpriv.attacks.membership._shadow import ShadowConfig, Shadows, shadow_outputs, train_shadows
 from jaxpriv.models import make_model
@@ -178,15 +178,37 @@ def train_attack_models(key: jax.Array, data: AttackSet, num_classes: int,
     m = max(g.size for g in groups)
     idx = np.stack([np.pad(g, (0, m - g.size)) for g in groups])  # [C, M]
     w = np.stack([np.arange(m) < g.size for g in groups]).astype(np.float32)
-    params, acc = _train_attack_jit(
-        tuple(config.attack_hidden), config.attack_epochs, config.attack_batch_size,
-        key, jnp.asarray(feats[idx]), jnp.asarray(member[idx]), jnp.asarray(w),
-        jnp.float32(config.attack_learning_rate))
+    keys = jax.random.split(key, num_classes)
+    fx, fy, fw = jnp.asarray(feats[idx]), jnp.asarray(member[idx]), jnp.asarray(w)
+    lr = jnp.float32(config.attack_learning_rate)
+    # On CPU the classes train as chunks on host threads (see jaxpriv._parallel),
+    # each chunk dealt classes of every size so that the chunks take equal time.
+    # Every chunk has the same size (the last one repeats a class), so one
+    # program serves all of them.
+    threads = _parallel.host_threads()
+    per = _parallel.split(num_classes, threads)
+    chunks = -(-num_classes // per)
+    by_size = np.argsort([-g.size for g in groups], kind="stable")
+    parts = [np.pad(by_size[j::chunks], (0, per - by_size[j::chunks].size), mode="edge")
+             for j in range(chunks)]
+
+    def train(cls):
+        c = jnp.asarray(cls)
+        return _train_attack_jit(tuple(config.attack_hidden), config.attack_epochs,
+                                 config.attack_batch_size, keys[c], fx[c], fy[c], fw[c], lr)
+
+    outs = _parallel.map_chunks(train, parts, threads)
+    where = np.empty(num_classes, np.int64)  # class -> position in the concatenation
+    for pos, cls in enumerate(np.concatenate(parts)):
+        where[cls] = pos
+    pick = jnp.asarray(where)
+    params, acc = jax.tree_util.tree_map(
+        lambda *leaves: jnp.concatenate(leaves, axis=0)[pick], *outs)
     return AttackModels(params, acc)
 
 
 @functools.partial(jax.jit, static_argnums=(0, 1, 2))
-def _train_attack_jit(hidden, epochs, batch_size, key, feats, member, w, lr):
+def _train_attack_jit(hidden, epochs, batch_size, keys, feats, member, w, lr):
     num_classes, m, f = feats.shape
     model = _attack_model(f, hidden)
     nb = -(-m // batch_size)
@@ -226,7 +248,7 @@ def _train_attack_jit(hidden, epochs, batch_size, key, feats, member, w, lr):
         correct = (jnp.argmax(model.apply(params, x), -1) == y).astype(jnp.float32)
         return params, jnp.sum(correct * wt) / jnp.maximum(jnp.sum(wt), 1.0)
 
-    return jax.vmap(one)(jax.random.split(key, num_classes), feats, member, w)
+    return jax.vmap(one)(keys, feats, member, w)
 
 
 @functools.lru_cache(maxsize=None)
