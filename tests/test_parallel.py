@@ -90,3 +90,25 @@ def test_attack_models_on_threads_equal_one_call(monkeypatch):
     _same(out["1"], out["2"])
     _same(out["1"], out["3"])
     assert out["1"].train_accuracy.shape == (c,)
+
+
+@pytest.mark.parametrize("shared_key", [False, True])
+def test_step_trainer_on_threads_equals_one_call(shared_key, monkeypatch):
+    """MID models (the Gram path) on host-thread chunks: 5 models as 3 + 2 (padded)."""
+    from jaxpriv.defenses import _mid, _trainer
+
+    rng = np.random.default_rng(0)
+    x = rng.uniform(size=(30, 200)).astype(np.float32)
+    y = rng.integers(0, 4, 30).astype(np.int32)
+    model = _mid.make_mid_model(num_features=200, num_classes=4, hidden=(8,), bottleneck=3)
+    cfg = _trainer.StepConfig(steps=15, batch_size=8, optimizer="momentum", steps_per_call=10)
+    hyper = _trainer.as_hyper(5, lam=[0.0, 0.01, 0.1, 1.0, 3.0], learning_rate=0.05, l2=0.0)
+    key = jax.random.key(3)
+    keys = key if shared_key else jax.random.split(key, 5)
+    args = (keys, jax.random.key(4), model.init, _mid.mid_grad_fn(model), x, y, cfg, hyper)
+    out = {}
+    for n in ("1", "2"):
+        monkeypatch.setenv("JAXPRIV_HOST_THREADS", n)
+        out[n] = _trainer.train_many(*args, gram=_mid.mid_gram_spec(model))
+    assert out["2"][1].shape == (5, 15)
+    _same(out["1"], out["2"])

@@ -48,7 +48,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from jaxpriv import _validate
+from jaxpriv import _parallel, _validate
 from jaxpriv._progress import progress_bar
 
 Params = Any
@@ -461,17 +461,33 @@ def train_many(
     yj = jnp.asarray(y)
     num_models = int(np.shape(hyper["learning_rate"])[0])
     init_j, run_j, leading_j = _jitted(init_fn, grad_fn, config, gram)
-    state = init_j(keys, xj, num_models)
-    losses = []
-    with progress_bar(config.steps, desc, config.progress) as bar:
+    # On CPU the models train as chunks at once on host threads (jaxpriv._parallel);
+    # every model's numbers are those of one call (its key and hyperparameters).
+    per = _parallel.split(num_models)
+    starts = list(range(0, num_models, per))
+
+    def train(s):
+        sl = np.minimum(np.arange(s, s + per), num_models - 1)  # the last chunk padded
+        k_c = keys if keys.ndim == 0 else keys[sl]
+        h_c = {name: jnp.asarray(v)[sl] for name, v in hyper.items()}
+        state = init_j(k_c, xj, per)
+        losses = []
         done = 0
         while done < config.steps:
             m = min(config.steps_per_call, config.steps - done)
-            state, loss = run_j(state, keys, data_key, hyper, xj, yj, m)
+            state, loss = run_j(state, k_c, data_key, h_c, xj, yj, m)
             losses.append(loss)
             done += m
             bar.update(m)
-    return leading_j(state, xj), jnp.concatenate(losses, axis=1)
+        live = min(per, num_models - s)
+        return jax.tree_util.tree_map(lambda p: p[:live], (leading_j(state, xj),
+                                                           jnp.concatenate(losses, axis=1)))
+
+    with progress_bar(config.steps * len(starts), desc, config.progress) as bar:
+        outs = _parallel.map_chunks(train, starts)
+    if len(outs) == 1:
+        return outs[0]
+    return jax.tree_util.tree_map(lambda *a: jnp.concatenate(a, axis=0), *outs)
 
 
 def as_hyper(num_models: int, **values: Any) -> dict[str, jax.Array]:

@@ -43,7 +43,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 
-from jaxpriv import _validate, data, metrics, models, training
+from jaxpriv import _parallel, _validate, data, metrics, models, training
 from jaxpriv._progress import progress_bar
 from jaxpriv.defenses import _dpsgd, _mid, _trainer
 from jaxpriv.results import load_json, save_json
@@ -263,6 +263,30 @@ class _Problem:
             self._train_fn = train
         return self._train_fn
 
+    def stages(self):
+        """:meth:`train_fn` in two jitted parts, so that settings sharing one
+        key share one initialisation: ``init(key_data, x_members, m) -> state``
+        and ``finish(state, key_data, hyper, data_key_data, x_members,
+        y_members) -> (params, loss)``."""
+        if getattr(self, "_stages", None) is None:
+            init, run, leading = _trainer.make_trainer(self.model.init, self.grad_fn,
+                                                       self.step_config, self.gram)
+            steps = self.step_config.steps
+
+            def keys_of(key_data):
+                if key_data.ndim == 1:
+                    return jax.random.wrap_key_data(key_data)
+                return jax.vmap(jax.random.wrap_key_data)(key_data)
+
+            def finish(state, key_data, hyper, data_key_data, xm, ym):
+                state, loss = run(state, keys_of(key_data), jax.random.wrap_key_data(
+                    data_key_data), hyper, xm, ym, steps)
+                return leading(state, xm), loss
+
+            self._stages = (jax.jit(lambda kd, xm, m: init(keys_of(kd), xm, m),
+                                    static_argnums=2), jax.jit(finish))
+        return self._stages
+
     def hyper(self, idx: np.ndarray) -> dict[str, np.ndarray]:
         v = self.values[idx].astype(np.float32)
         m = idx.size
@@ -318,14 +342,59 @@ def _global(arr: np.ndarray, sharding: NamedSharding) -> jax.Array:
     return jax.make_array_from_callback(arr.shape, sharding, lambda index: arr[index])
 
 
+def _members(problem: _Problem):
+    return (problem.ds.x[problem.split.members].astype(np.float32),
+            problem.ds.y[problem.split.members].astype(np.int32))
+
+
+def train_settings(problem: _Problem, idx: np.ndarray) -> list[tuple[Any, jax.Array]]:
+    """Trains the settings ``idx`` on the default device, as chunks:
+    ``[(params [m_i, ...], loss [m_i, steps]), ...]`` for consecutive runs of
+    ``idx`` (``sum(m_i) = len(idx)``). One vmapped program; on a CPU the
+    settings are split into one chunk per host thread and the chunks run at
+    once (``jaxpriv._parallel``; measured on the 2-core machine: a 16-setting
+    MID sweep 1.8x faster as two chunks of 8 than as one call). The chunks are
+    not concatenated (for a faces sweep that copy alone took a sixth of the
+    training time). The models do not depend on the split."""
+    idx = np.asarray(idx)
+    xm, ym = (jnp.asarray(a) for a in _members(problem))
+    dkd = jnp.asarray(jax.random.key_data(jax.random.fold_in(problem.root, 3)))
+    init, finish = problem.stages()
+    per = _parallel.split(idx.size)
+    # The last chunk is padded (repeats its last setting): one program for all.
+    parts = [np.minimum(np.arange(s, s + per), idx.size - 1) for s in range(0, idx.size, per)]
+    # Settings that share one key share its initialisation: drawn once.
+    shared = (init(jnp.asarray(problem.key_data(idx[:1])), xm, per)
+              if problem.shared_key else None)
+
+    def part(pos):
+        sub = idx[pos]
+        kd = jnp.asarray(problem.key_data(sub))
+        state = shared if shared is not None else init(kd, xm, per)
+        hyper = {k: jnp.asarray(v) for k, v in problem.hyper(sub).items()}
+        return finish(state, kd, hyper, dkd, xm, ym)
+
+    outs = _parallel.map_chunks(part, parts)
+    live = [min(per, idx.size - s) for s in range(0, idx.size, per)]
+    return [out if n == per else jax.tree_util.tree_map(lambda a: a[:n], out)
+            for out, n in zip(outs, live)]
+
+
 def _train_chunk(problem: _Problem, idx: np.ndarray, mesh: Mesh):
     """Trains the settings ``idx`` (length a multiple of the mesh size) as one
     sharded program; returns ``{global position: params (NumPy tree)}`` for
     the positions this process holds."""
+    if mesh.devices.size == 1:  # one device: host-thread chunks on a CPU
+        local, pos = {}, 0
+        for params, _ in train_settings(problem, idx):
+            params = jax.tree_util.tree_map(np.asarray, params)
+            for j in range(jax.tree_util.tree_leaves(params)[0].shape[0]):
+                local[pos] = jax.tree_util.tree_map(lambda leaf: leaf[j], params)
+                pos += 1
+        return local
     sh = NamedSharding(mesh, P("grid"))
     rep = NamedSharding(mesh, P())
-    xm = problem.ds.x[problem.split.members].astype(np.float32)
-    ym = problem.ds.y[problem.split.members].astype(np.int32)
+    xm, ym = _members(problem)
     hyper = problem.hyper(idx)
     kd = problem.key_data(idx)
     dkd = np.asarray(jax.random.key_data(jax.random.fold_in(problem.root, 3)))
