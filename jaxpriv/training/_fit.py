@@ -64,6 +64,11 @@ _GROUP_MIN_PARAMS = 2 ** 19  # parameters of the chunk's K models together
 # sub-groups of models whose state fits this many bytes, one sub-group after
 # the other (all of a call's epochs each).
 _CHAIN_BYTES = 6 * 2 ** 20
+# The shared-order fast path holds activations features-major, [units, B]: its
+# matmuls run ~1.35x faster on XLA:CPU when B is a multiple of 16 (the AVX-512
+# width; measured [1024, 600] @ [600, B]: 296 GFLOP/s at B = 250, 400 at 256).
+# Minibatches are widened to that with weight-0 rows (the same step).
+_PAD_COLUMNS = 16
 LOSSES = ("cross_entropy", "mse")
 
 
@@ -155,6 +160,19 @@ def _batches(order: jax.Array, weights: jax.Array, batch_size: int):
         weights = jnp.concatenate([weights, jnp.zeros_like(weights[..., :pad])], axis=-1)
     return order.reshape(order.shape[:-1] + (nb, batch_size)), weights.reshape(
         weights.shape[:-1] + (nb, batch_size))
+
+
+def _pad_columns(idx: jax.Array, weights: jax.Array, multiple: int):
+    """Widens minibatches ``[..., nb, B]`` to a multiple of ``multiple`` rows
+    with weight-0 copies of each batch's first row (the same training step)."""
+    b = idx.shape[-1]
+    extra = -b % multiple if multiple > 1 else 0
+    if not extra:
+        return idx, weights
+    first = jnp.broadcast_to(idx[..., :1], idx.shape[:-1] + (extra,))
+    return (jnp.concatenate([idx, first], axis=-1),
+            jnp.concatenate([weights, jnp.zeros(weights.shape[:-1] + (extra,),
+                                                weights.dtype)], axis=-1))
 
 
 def _perm_key(key: jax.Array, epoch: jax.Array) -> jax.Array:
@@ -283,6 +301,8 @@ def _program(init_params: Callable, apply: Callable, config: TrainConfig,
         num_models = hyper.learning_rate.shape[0]
         order = _shuffle(jax.random.bits(_perm_key(order_key, e), (n,), jnp.uint32))
         idx, valid = _batches(order, jnp.ones((n,), jnp.float32), bs)   # [nb, B]
+        if wide is not None:  # the features-major products want B a multiple of 16
+            idx, valid = _pad_columns(idx, valid, _PAD_COLUMNS)
         xs, ys = x[idx], y[idx]                                         # [nb, B, d]
         if masks is None:
             ws, w_axis = valid, None

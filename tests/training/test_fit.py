@@ -87,14 +87,16 @@ _UNEQUAL[0, :300] = True   # 5 minibatches an epoch: skips 5 padding batches
 _UNEQUAL[1, 200:800] = True
 
 
-@pytest.mark.parametrize("masks,optimizer,groups", [
-    (None, "adam", False), ("unequal", "adam", False), ("unequal", "momentum", False),
-    (None, "adam", True), ("unequal", "adam", True)])
-def test_fast_path_equals_generic_vmap_path(masks, optimizer, groups, monkeypatch):
+@pytest.mark.parametrize("masks,optimizer,groups,batch", [
+    (None, "adam", False, 64), ("unequal", "adam", False, 64),
+    ("unequal", "momentum", False, 64), (None, "adam", True, 64), ("unequal", "adam", True, 64),
+    (None, "adam", False, 50)])
+def test_fast_path_equals_generic_vmap_path(masks, optimizer, groups, batch, monkeypatch):
     """The wide-layout path for dense stacks computes what the vmapped flax
     model does, with shared minibatches and with per-model member rows of
     different counts (a model skips its padding batches: no update, no Adam
-    step counted)."""
+    step counted). Batch 50: the shared path widens minibatches to 64 rows
+    (weight-0 copies), the same steps."""
     model = MLP
     assert _wide.dense_stack(model) is not None
     assert _wide.dense_stack(models.make_model("softmax", num_features=64, num_classes=10))
@@ -103,7 +105,7 @@ def test_fast_path_equals_generic_vmap_path(masks, optimizer, groups, monkeypatc
     if groups:  # the K models as independent groups (CPU; normally for large models only)
         monkeypatch.setattr(_fit, "_GROUP_MIN_PARAMS", 0)
         monkeypatch.setattr(_fit, "_GROUPS", 2)
-    cfg = training.TrainConfig(epochs=3, batch_size=64, optimizer=optimizer)
+    cfg = training.TrainConfig(epochs=3, batch_size=batch, optimizer=optimizer)
     keys = _keys(2, seed=3)
     hyper = training.Hyper(learning_rate=jnp.array([1e-3, 1e-2]), l2=jnp.array([0.0, 1e-2]))
     fast, hf = training.fit_many(keys, model, X_TRAIN, Y_TRAIN, cfg, hyper, masks=masks)
@@ -115,6 +117,17 @@ def test_fast_path_equals_generic_vmap_path(masks, optimizer, groups, monkeypatc
     assert jax.tree_util.tree_structure(fast) == jax.tree_util.tree_structure(slow)
     _allclose(fast, slow, rtol=2e-4, atol=2e-5)
     np.testing.assert_allclose(hf.loss, hs.loss, rtol=2e-4, atol=1e-5)
+
+
+def test_pad_columns_adds_weight_zero_copies():
+    idx = jnp.arange(12).reshape(2, 6)
+    w = jnp.ones((2, 6))
+    pi, pw = _fit._pad_columns(idx, w, 4)
+    assert pi.shape == pw.shape == (2, 8)
+    np.testing.assert_array_equal(pi[:, 6:], [[0, 0], [6, 6]])
+    np.testing.assert_array_equal(pw[:, 6:], 0.0)
+    same_i, same_w = _fit._pad_columns(idx, w, 3)
+    assert same_i is idx and same_w is w
 
 
 def test_cpu_chunks_fit_the_cache_and_give_the_same_result(monkeypatch):
