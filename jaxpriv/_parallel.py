@@ -9,7 +9,7 @@ chunks, one compiled call per chunk, from host threads: XLA releases the GIL
 while a call runs, so the chunks proceed at once, one per core. Measured there
 (same process, alternating, best of 3): 100 attack models 1.8x faster as two
 chunks of 50 than as one call, a 16-setting MID sweep 1.8x, 32 shadow models
-1.2x.
+1.2-1.4x.
 
 Every chunk runs the same per-model computation as the single call would, so
 the result does not depend on the thread count beyond float rounding.
