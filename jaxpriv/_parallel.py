@@ -7,7 +7,7 @@ development machine: the Shokri per-class attack models train no faster on two
 cores than on one). Models that never interact can instead run as independent
 chunks, one compiled call per chunk, from host threads: XLA releases the GIL
 while a call runs, so the chunks proceed at once, one per core. Measured there
-(same process, alternating, best of 3): 100 attack models 1.8x faster as two
+(same process, alternating, best of 3): 100 attack models 1.6-1.8x faster as two
 chunks of 50 than as one call, a 16-setting MID sweep 1.8x, 32 shadow models
 1.2-1.4x.
 
