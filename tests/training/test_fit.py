@@ -158,8 +158,10 @@ def test_masked_sub_groups_give_the_same_result(fast, monkeypatch):
     sub-groups): the same models and losses as all K at once."""
     n_params = 64 * 16 + 16 + 16 * 10 + 10
     assert _fit._chain_size(32, 90_000, "adam") == 4   # 1.44 MB a model, 6 MB sub-groups
+    assert _fit._chain_size(16, 90_000, "adam", threads=2) == 2  # two chunks share the cache
     assert _fit._chain_size(64, 2_410, "adam") == 0    # tiny models: all at once
     monkeypatch.setattr(_fit, "_FAST_PATH", fast)
+    monkeypatch.setenv("JAXPRIV_HOST_THREADS", "1")    # the sub-groups below, in one chunk
     keys = _keys(3, seed=5)
     masks = np.concatenate([MASKS, _UNEQUAL[:1]])       # one model skips padding batches
     whole, hw = training.fit_many(keys, MLP, X_TRAIN, Y_TRAIN, CFG, HYPER, masks=masks)
