@@ -245,46 +245,41 @@ class _Problem:
         ``train(key_data [m, 2] or [2] (one key for all), hyper, data_key_data,
         x_members, y_members) -> (params [m, ...], loss [m, steps])``."""
         if self._train_fn is None:
-            model, grad_fn, step_config = self.model, self.grad_fn, self.step_config
-            gram = self.gram
+            init, finish = self._parts()
 
             def train(key_data, hyper, data_key_data, xm, ym):
-                init, run, leading = _trainer.make_trainer(model.init, grad_fn, step_config,
-                                                           gram)
-                if key_data.ndim == 1:
-                    keys = jax.random.wrap_key_data(key_data)
-                else:
-                    keys = jax.vmap(jax.random.wrap_key_data)(key_data)
-                state = init(keys, xm, hyper["learning_rate"].shape[0])
-                state, loss = run(state, keys, jax.random.wrap_key_data(data_key_data), hyper,
-                                  xm, ym, step_config.steps)
-                return leading(state, xm), loss
+                state = init(key_data, xm, hyper["learning_rate"].shape[0])
+                return finish(state, key_data, hyper, data_key_data, xm, ym)
 
             self._train_fn = train
         return self._train_fn
 
+    def _parts(self):
+        """:meth:`train_fn` in two pure parts: ``init(key_data, x_members, m)
+        -> state`` and ``finish(state, key_data, hyper, data_key_data,
+        x_members, y_members) -> (params, loss)``."""
+        init, run, leading = _trainer.make_trainer(self.model.init, self.grad_fn,
+                                                   self.step_config, self.gram)
+        steps = self.step_config.steps
+
+        def keys_of(key_data):
+            if key_data.ndim == 1:
+                return jax.random.wrap_key_data(key_data)
+            return jax.vmap(jax.random.wrap_key_data)(key_data)
+
+        def finish(state, key_data, hyper, data_key_data, xm, ym):
+            state, loss = run(state, keys_of(key_data), jax.random.wrap_key_data(
+                data_key_data), hyper, xm, ym, steps)
+            return leading(state, xm), loss
+
+        return (lambda key_data, xm, m: init(keys_of(key_data), xm, m)), finish
+
     def stages(self):
-        """:meth:`train_fn` in two jitted parts, so that settings sharing one
-        key share one initialisation: ``init(key_data, x_members, m) -> state``
-        and ``finish(state, key_data, hyper, data_key_data, x_members,
-        y_members) -> (params, loss)``."""
+        """The two parts of :meth:`_parts`, jitted (``m`` static), so that
+        settings sharing one key share one initialisation."""
         if getattr(self, "_stages", None) is None:
-            init, run, leading = _trainer.make_trainer(self.model.init, self.grad_fn,
-                                                       self.step_config, self.gram)
-            steps = self.step_config.steps
-
-            def keys_of(key_data):
-                if key_data.ndim == 1:
-                    return jax.random.wrap_key_data(key_data)
-                return jax.vmap(jax.random.wrap_key_data)(key_data)
-
-            def finish(state, key_data, hyper, data_key_data, xm, ym):
-                state, loss = run(state, keys_of(key_data), jax.random.wrap_key_data(
-                    data_key_data), hyper, xm, ym, steps)
-                return leading(state, xm), loss
-
-            self._stages = (jax.jit(lambda kd, xm, m: init(keys_of(kd), xm, m),
-                                    static_argnums=2), jax.jit(finish))
+            init, finish = self._parts()
+            self._stages = (jax.jit(init, static_argnums=2), jax.jit(finish))
         return self._stages
 
     def hyper(self, idx: np.ndarray) -> dict[str, np.ndarray]:
@@ -357,6 +352,8 @@ def train_settings(problem: _Problem, idx: np.ndarray) -> list[tuple[Any, jax.Ar
     not concatenated (for a faces sweep that copy alone took a sixth of the
     training time). The models do not depend on the split."""
     idx = np.asarray(idx)
+    if idx.size == 0:
+        return []
     xm, ym = (jnp.asarray(a) for a in _members(problem))
     dkd = jnp.asarray(jax.random.key_data(jax.random.fold_in(problem.root, 3)))
     init, finish = problem.stages()
