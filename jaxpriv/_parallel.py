@@ -30,6 +30,8 @@ import threading
 from typing import Any, Callable, Sequence
 
 import jax
+import jax.numpy as jnp
+import numpy as np
 
 _MAX_DEFAULT = 4
 _POOLS: dict[int, concurrent.futures.ThreadPoolExecutor] = {}
@@ -73,6 +75,26 @@ def split(num_items: int, threads: int | None = None, *, multiple: int = 1) -> i
         return num_items
     per = math.ceil(num_items / min(threads, num_items))
     return min(math.ceil(per / multiple) * multiple, max(num_items, multiple))
+
+
+def padded_chunks(num_items: int, per: int) -> list[tuple[np.ndarray, int]]:
+    """Consecutive chunks of ``range(num_items)``, each an index array of
+    length ``per`` (the last one repeats the final item, so every chunk runs
+    one compiled program), with the number of real items in it."""
+    return [(np.minimum(np.arange(s, s + per), num_items - 1), min(per, num_items - s))
+            for s in range(0, num_items, per)]
+
+
+def trim(tree: Any, live: int) -> Any:
+    """The first ``live`` entries of every leaf (no copy when that is all of them)."""
+    return jax.tree_util.tree_map(lambda a: a if a.shape[0] == live else a[:live], tree)
+
+
+def concat(trees: Sequence[Any]) -> Any:
+    """The chunks' trees as one, concatenated along the leading axis."""
+    if len(trees) == 1:
+        return trees[0]
+    return jax.tree_util.tree_map(lambda *a: jnp.concatenate(a, axis=0), *trees)
 
 
 def _pool(threads: int) -> concurrent.futures.ThreadPoolExecutor:

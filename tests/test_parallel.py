@@ -112,3 +112,15 @@ def test_step_trainer_on_threads_equals_one_call(shared_key, monkeypatch):
         out[n] = _trainer.train_many(*args, gram=_mid.mid_gram_spec(model))
     assert out["2"][1].shape == (5, 15)
     _same(out["1"], out["2"])
+
+
+def test_padded_chunks_trim_and_concat():
+    chunks = _parallel.padded_chunks(5, 2)
+    assert [c.tolist() for c, _ in chunks] == [[0, 1], [2, 3], [4, 4]]
+    assert [live for _, live in chunks] == [2, 2, 1]
+    tree = {"a": jax.numpy.arange(4.0)}
+    assert _parallel.trim(tree, 4)["a"] is tree["a"]
+    assert _parallel.trim(tree, 3)["a"].tolist() == [0.0, 1.0, 2.0]
+    whole = _parallel.concat([_parallel.trim(tree, 1), tree])
+    assert whole["a"].tolist() == [0.0, 0.0, 1.0, 2.0, 3.0]
+    assert _parallel.concat([tree]) is tree

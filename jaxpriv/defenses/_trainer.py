@@ -464,10 +464,10 @@ def train_many(
     # On CPU the models train as chunks at once on host threads (jaxpriv._parallel);
     # every model's numbers are those of one call (its key and hyperparameters).
     per = _parallel.split(num_models)
-    starts = list(range(0, num_models, per))
+    chunks = _parallel.padded_chunks(num_models, per)
 
-    def train(s):
-        sl = np.minimum(np.arange(s, s + per), num_models - 1)  # the last chunk padded
+    def train(part):
+        sl, live = part
         k_c = keys if keys.ndim == 0 else keys[sl]
         h_c = {name: jnp.asarray(v)[sl] for name, v in hyper.items()}
         state = init_j(k_c, xj, per)
@@ -479,15 +479,10 @@ def train_many(
             losses.append(loss)
             done += m
             bar.update(m)
-        live = min(per, num_models - s)
-        return jax.tree_util.tree_map(lambda p: p[:live], (leading_j(state, xj),
-                                                           jnp.concatenate(losses, axis=1)))
+        return _parallel.trim((leading_j(state, xj), jnp.concatenate(losses, axis=1)), live)
 
-    with progress_bar(config.steps * len(starts), desc, config.progress) as bar:
-        outs = _parallel.map_chunks(train, starts)
-    if len(outs) == 1:
-        return outs[0]
-    return jax.tree_util.tree_map(lambda *a: jnp.concatenate(a, axis=0), *outs)
+    with progress_bar(config.steps * len(chunks), desc, config.progress) as bar:
+        return _parallel.concat(_parallel.map_chunks(train, chunks))
 
 
 def as_hyper(num_models: int, **values: Any) -> dict[str, jax.Array]:

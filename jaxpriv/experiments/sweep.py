@@ -233,6 +233,7 @@ class _Problem:
         self.root = root
         self.config = c
         self._train_fn = None
+        self._stages = None
         self._evaluator = None
 
     def evaluator(self) -> "_Evaluator":
@@ -277,7 +278,7 @@ class _Problem:
     def stages(self):
         """The two parts of :meth:`_parts`, jitted (``m`` static), so that
         settings sharing one key share one initialisation."""
-        if getattr(self, "_stages", None) is None:
+        if self._stages is None:
             init, finish = self._parts()
             self._stages = (jax.jit(init, static_argnums=2), jax.jit(finish))
         return self._stages
@@ -351,30 +352,29 @@ def train_settings(problem: _Problem, idx: np.ndarray) -> list[tuple[Any, jax.Ar
     MID sweep 1.8x faster as two chunks of 8 than as one call). The chunks are
     not concatenated (for a faces sweep that copy alone took a sixth of the
     training time). The models do not depend on the split."""
-    idx = np.asarray(idx)
-    if idx.size == 0:
-        return []
+    idx = _validate.array("idx", idx, ndim=1, dtype_kind="iu")
+    if idx.min() < 0 or idx.max() >= problem.values.size:
+        raise ValueError(f"Expected idx in [0, {problem.values.size}) (the sweep's settings); "
+                         f"got values from {idx.min()} to {idx.max()}.")
     xm, ym = (jnp.asarray(a) for a in _members(problem))
     dkd = jnp.asarray(jax.random.key_data(jax.random.fold_in(problem.root, 3)))
     init, finish = problem.stages()
     per = _parallel.split(idx.size)
     # The last chunk is padded (repeats its last setting): one program for all.
-    parts = [np.minimum(np.arange(s, s + per), idx.size - 1) for s in range(0, idx.size, per)]
+    parts = _parallel.padded_chunks(idx.size, per)
     # Settings that share one key share its initialisation: drawn once.
     shared = (init(jnp.asarray(problem.key_data(idx[:1])), xm, per)
               if problem.shared_key else None)
 
-    def part(pos):
+    def part(chunk):
+        pos, live = chunk
         sub = idx[pos]
         kd = jnp.asarray(problem.key_data(sub))
         state = shared if shared is not None else init(kd, xm, per)
         hyper = {k: jnp.asarray(v) for k, v in problem.hyper(sub).items()}
-        return finish(state, kd, hyper, dkd, xm, ym)
+        return _parallel.trim(finish(state, kd, hyper, dkd, xm, ym), live)
 
-    outs = _parallel.map_chunks(part, parts)
-    live = [min(per, idx.size - s) for s in range(0, idx.size, per)]
-    return [out if n == per else jax.tree_util.tree_map(lambda a: a[:n], out)
-            for out, n in zip(outs, live)]
+    return _parallel.map_chunks(part, parts)
 
 
 def _train_chunk(problem: _Problem, idx: np.ndarray, mesh: Mesh):

@@ -650,15 +650,14 @@ def fit_many(
     yj = jnp.asarray(y, jnp.int32 if config.loss == "cross_entropy" else jnp.float32)
     masks_j = None if masks is None else jnp.asarray(masks)
 
-    starts = list(range(0, num_models, chunk))
+    # The last chunk is padded with copies of its last model (dropped below),
+    # so every chunk runs the one compiled program.
+    chunks = _parallel.padded_chunks(num_models, chunk)
     # With a bar, one call per epoch; without, one call for the whole run.
     step = 1 if config.progress else config.epochs
 
-    def train_chunk(s):
-        # The last chunk is padded with copies of its last model (dropped
-        # below), so every chunk runs the one compiled program.
-        sl = np.minimum(np.arange(s, s + chunk), num_models - 1)
-        live = min(chunk, num_models - s)
+    def train_chunk(part):
+        sl, live = part
         k_c = keys[sl]
         h_c = Hyper(*(jnp.asarray(h[sl]) for h in hyper))
         p0 = None if params is None else jax.tree_util.tree_map(lambda p: p[sl], params)
@@ -675,16 +674,12 @@ def fit_many(
             carry, losses = prog.run(carry, run_keys, h_c, xj, yj, rows, row_w, m_c,
                                      jnp.int32(e), jnp.int32(stop), losses)
             bar.update(stop - e)
-        return (jax.tree_util.tree_map(lambda p: p[:live], prog.unwide(carry[0])),
-                losses[:live])
+        return _parallel.trim((prog.unwide(carry[0]), losses), live)
 
-    with _progress(len(starts) * config.epochs, f"training {num_models} model(s)",
+    with _progress(len(chunks) * config.epochs, f"training {num_models} model(s)",
                    config.progress) as bar:
-        out_params, out_loss = zip(*_parallel.map_chunks(train_chunk, starts, threads))
-    if len(out_params) == 1:
-        return out_params[0], History(out_loss[0])
-    stacked = jax.tree_util.tree_map(lambda *p: jnp.concatenate(p, axis=0), *out_params)
-    return stacked, History(jnp.concatenate(out_loss, axis=0))
+        stacked, loss = _parallel.concat(_parallel.map_chunks(train_chunk, chunks, threads))
+    return stacked, History(loss)
 
 
 def predict_proba(apply_fn: Callable, params: Params, x: Any,

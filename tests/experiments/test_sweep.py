@@ -139,3 +139,18 @@ def test_config_validation():
     with pytest.raises(ValueError, match="first_layer"):
         sweep.SweepConfig(defense="dp", values=(1.0,), first_layer="gram", optimizer="sgd")
     sweep.SweepConfig(first_layer="gram", optimizer="momentum")
+
+
+def test_train_settings_chunks_and_bad_indices():
+    problem = sweep._problem(sweep.smoke_config())
+    chunks = sweep.train_settings(problem, np.array([2, 0, 1]))
+    assert sum(p["head"]["kernel"].shape[0] for p, _ in chunks) == 3
+    assert all(loss.shape[0] == p["head"]["kernel"].shape[0] for p, loss in chunks)
+    with pytest.raises(ValueError, match="idx"):
+        sweep.train_settings(problem, np.array([], np.int64))
+    with pytest.raises(ValueError, match="idx"):
+        sweep.train_settings(problem, np.array([0, 99]))
+    with pytest.raises(ValueError, match="idx"):
+        sweep.train_settings(problem, np.array([[0, 1]]))
+    with pytest.raises(ValueError, match="idx"):
+        sweep.train_settings(problem, np.array([0.5]))

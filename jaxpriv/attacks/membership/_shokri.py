@@ -198,12 +198,11 @@ def train_attack_models(key: jax.Array, data: AttackSet, num_classes: int,
                                  config.attack_batch_size, keys[c], fx[c], fy[c], fw[c], lr)
 
     outs = _parallel.map_chunks(train, parts, threads)
-    where = np.empty(num_classes, np.int64)  # class -> position in the concatenation
-    for pos, cls in enumerate(np.concatenate(parts)):
-        where[cls] = pos
-    pick = jnp.asarray(where)
-    params, acc = jax.tree_util.tree_map(
-        lambda *leaves: jnp.concatenate(leaves, axis=0)[pick], *outs)
+    dealt = np.concatenate(parts)
+    where = np.empty(num_classes, np.int64)  # class -> its position in the concatenation
+    where[dealt] = np.arange(dealt.size)     # a repeated class: either copy (the same model)
+    params, acc = jax.tree_util.tree_map(lambda a: a[jnp.asarray(where)],
+                                         _parallel.concat(outs))
     return AttackModels(params, acc)
 
 
