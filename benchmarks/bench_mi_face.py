@@ -23,6 +23,17 @@ runs all 40 in one compiled program. The script checks that both give the same
 reconstructions (max absolute difference reported; ART mixes float64
 gradients into float32 iterates, so equal up to ~1e-5).
 
+What bounds the ratio: ART's one-label steps are matrix-vector products that
+stream the weights from memory, while all labels together make matrix products
+bound by arithmetic. So the script also measures this machine's float32 matmul
+throughput (best of probes before and after the cases) and reports, per case,
+the FLOPs the attack needs (``2 * alpha + 1`` dense products per label and
+layer: a forward and an input gradient per step, and the last iterate's
+forward; weights need no gradient), jaxpriv's share of that throughput, and
+``ceiling_ratio``: ART's time over the time of that arithmetic at 100% of the
+probe, the ratio no implementation of the same work could beat on this
+machine.
+
 Steady-state times exclude compilation (warm-up call; ``compile_seconds``).
 Run ``python benchmarks/bench_mi_face.py [--smoke] [--json PATH]``.
 """
@@ -46,6 +57,17 @@ from jaxpriv.attacks import MIFaceConfig, mi_face  # noqa: E402
 
 FULL = dict(d=10304, c=40, hidden=3000, softmax_iters=1000, mlp_iters=50, lr=0.1)
 SMOKE = dict(d=64, c=10, hidden=32, softmax_iters=20, mlp_iters=5, lr=0.1)
+
+
+def _dense_flops(widths, labels, iters):
+    """FLOPs of MI-Face's dense products: ``2 * iters + 1`` per label and layer
+    (a forward and an input gradient per step, then the last iterate's forward)."""
+    per = sum(2 * a * b for a, b in zip(widths[:-1], widths[1:]))
+    return float(labels * (2 * iters + 1) * per)
+
+
+def _probe():
+    return max(_common.matmul_gflops(1024), _common.matmul_gflops(512))
 
 
 def _config(d, iters, lr):
@@ -126,21 +148,33 @@ def main(argv=None):
     p = SMOKE if args.smoke else FULL
     warnings.filterwarnings("ignore")
     rng = np.random.default_rng(0)
+    probes = [_probe()]
+    results = []
+    for name, case, iters, widths in (
+            ("softmax", softmax_case, p["softmax_iters"], [p["d"], p["c"]]),
+            ("mlp", mlp_case, p["mlp_iters"], [p["d"], p["hidden"], p["c"]])):
+        results.append((name, iters, widths) + case(p, rng))
+    probes.append(_probe())
+    peak = max(probes)
     records = []
-    for name, case, iters in (("softmax", softmax_case, p["softmax_iters"]),
-                              ("mlp", mlp_case, p["mlp_iters"])):
-        ours, art_s, x_ours, x_art = case(p, rng)
+    for name, iters, widths, ours, art_s, x_ours, x_art in results:
         diff = float(np.max(np.abs(x_ours - x_art)))
+        flops = _dense_flops(widths, p["c"], iters)
+        floor_s = flops / peak / 1e9
         records.append(_common.record(
             f"mi_face/{name}", ours.seconds, "art", art_s,
             compile_seconds=ours.compile_seconds, labels=p["c"], features=p["d"],
             iterations=iters, learning_rate=p["lr"], max_abs_diff_vs_art=diff,
-            same_reconstructions=bool(diff < 1e-3),
+            same_reconstructions=bool(diff < 1e-3), gflop=flops / 1e9,
+            gflops=flops / ours.seconds / 1e9, matmul_gflops=peak, matmul_gflops_probes=probes,
+            roofline_share=floor_s / ours.seconds, ceiling_ratio=art_s / floor_s,
             matched="cost -log p, fixed iterations (no stop rule), clip [0,1], last iterate, "
                     "same weights and step size; ART one label at a time (batch_size=1)",
             **_common.peak_memory_mb()))
         print(f"{name}: max |x_jaxpriv - x_art| = {diff:.2e} over {p['c']} labels x "
-              f"{p['d']} features after {iters} steps")
+              f"{p['d']} features after {iters} steps; {flops / ours.seconds / 1e9:.0f} GFLOP/s "
+              f"= {100 * floor_s / ours.seconds:.0f}% of matmul {peak:.0f} GFLOP/s; at 100% "
+              f"the ratio would be {art_s / floor_s:.1f}x")
     _common.finish(records, args.json)
     return records
 

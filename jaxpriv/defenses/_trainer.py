@@ -167,6 +167,14 @@ def _tx(name: str) -> optax.GradientTransformation:
     return optax.identity()
 
 
+def _smallest(u: jax.Array, b: int) -> jax.Array:
+    """Indices of the ``b`` smallest entries of ``u [n]`` in increasing order,
+    ties to the lower index: the first ``b`` of a stable ``argsort(u)``, found
+    by ``top_k`` about 4x faster on XLA:CPU (sorting 200 draws took a fifth of
+    a one-model MID step)."""
+    return jax.lax.top_k(-u, b)[1].astype(jnp.int32)
+
+
 def sample_batch(key: jax.Array, n: int, config: StepConfig) -> tuple[jax.Array, jax.Array]:
     """One step's rows: indices ``[B]`` int32 and weights ``[B]`` (0 or 1).
 
@@ -176,7 +184,7 @@ def sample_batch(key: jax.Array, n: int, config: StepConfig) -> tuple[jax.Array,
     """
     b = config.rows_per_step(n)
     u = jax.random.uniform(key, (n,))
-    idx = jnp.argsort(u)[:b].astype(jnp.int32)
+    idx = _smallest(u, b)
     if config.sampling == "fixed":
         return idx, jnp.ones((b,), jnp.float32)
     q = config.batch_size / n

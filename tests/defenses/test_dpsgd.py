@@ -74,6 +74,30 @@ def test_poisson_batches_have_rate_q():
     assert np.unique(np.asarray(idx)).size == 50 and float(w.sum()) == 50
 
 
+@pytest.mark.parametrize("sampling", ["fixed", "poisson"])
+def test_batch_rows_are_the_smallest_draws_in_order(sampling):
+    # The rows a step computes are the first B of a stable argsort of its
+    # uniform draws (the definition), whatever finds them; here with a
+    # forced tie between two draws.
+    n, cfg = 200, StepConfig(batch_size=32, sampling=sampling)
+    b = cfg.rows_per_step(n)
+    for seed in range(5):
+        key = jax.random.key(seed)
+        u = np.asarray(jax.random.uniform(key, (n,)))
+        idx, w = sample_batch(key, n, cfg)
+        np.testing.assert_array_equal(np.asarray(idx), np.argsort(u, kind="stable")[:b])
+        want = np.ones(b) if sampling == "fixed" else (u[np.asarray(idx)] < 32 / n)
+        np.testing.assert_array_equal(np.asarray(w), want.astype(np.float32))
+
+
+def test_smallest_breaks_ties_like_a_stable_argsort():
+    from jaxpriv.defenses._trainer import _smallest
+    u = np.array([0.5, 0.25, 0.75, 0.25, 0.0, 0.25, 1.0, 0.0], np.float32)
+    for b in (1, 3, 5, 8):
+        np.testing.assert_array_equal(np.asarray(_smallest(jnp.asarray(u), b)),
+                                      np.argsort(u, kind="stable")[:b])
+
+
 def _counting_model(counter):
     base = models.make_model("mlp", num_features=64, num_classes=10, hidden=(32,))
 
