@@ -130,7 +130,7 @@ def mlp_case(p, rng):
     cfg = _config(d, p["mlp_iters"], p["lr"])
     labels = jnp.arange(c)
     ours = _common.time_call(lambda: mi_face(jax.random.key(0), (model.apply, params), labels,
-                                             cfg).x, repeats=2)
+                                             cfg).x, repeats=3)
     x_ours = np.asarray(mi_face(jax.random.key(0), (model.apply, params), labels, cfg).x)
 
     est = PyTorchClassifier(net, loss=torch.nn.NLLLoss(), input_shape=(d,), nb_classes=c,
