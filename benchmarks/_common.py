@@ -169,12 +169,23 @@ def write_json(path: str | os.PathLike, records: list[dict[str, Any]]) -> None:
         f.write("\n")
 
 
-def parse_args(description: str, argv: list[str] | None = None) -> argparse.Namespace:
-    """The options every benchmark takes: ``--smoke`` and ``--json PATH``."""
+def parse_args(description: str, argv: list[str] | None = None,
+               cases: tuple[str, ...] | None = None) -> argparse.Namespace:
+    """The options every benchmark takes: ``--smoke`` and ``--json PATH``; with
+    ``cases``, also ``--cases A,B`` (default all), checked against them."""
     p = argparse.ArgumentParser(description=description)
     p.add_argument("--smoke", action="store_true", help="tiny sizes (< 15 s), used by tests")
     p.add_argument("--json", metavar="PATH", default=None, help="write the records here")
-    return p.parse_args(argv)
+    if cases:
+        p.add_argument("--cases", default=",".join(cases),
+                       help="comma-separated cases to run (default all: %(default)s)")
+    args = p.parse_args(argv)
+    if cases:
+        args.cases = [c for c in args.cases.split(",") if c]
+        unknown = [c for c in args.cases if c not in cases]
+        if unknown or not args.cases:
+            p.error(f"Expected --cases from {', '.join(cases)}; got {', '.join(unknown) or 'none'}.")
+    return args
 
 
 def finish(records: list[dict[str, Any]], json_path: str | None) -> None:

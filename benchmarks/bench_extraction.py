@@ -16,7 +16,7 @@ uniform queries and the KL loss for 300 steps, in the same process) and the AT&T
 unknowns, 41,216 queries; needs JAXPRIV_DATA). ``--smoke``: small synthetic
 version of the CG case (no data needed).
 
-  python benchmarks/bench_extraction.py [--smoke] [--json PATH]
+  python benchmarks/bench_extraction.py [--smoke] [--json PATH] [--cases A,B]
 """
 
 from __future__ import annotations
@@ -170,8 +170,12 @@ def _lin(params, x):
     return x @ params["w"] + params["b"][None, :]
 
 
+CASES = ("binary_lr_digits", "softmax_digits", "mlp_location", "faces")
+
+
 def main(argv=None):
-    args = _common.parse_args(__doc__.splitlines()[0], argv)
+    args = _common.parse_args(__doc__.splitlines()[0], argv, cases=CASES)
+    want = set(args.cases)
     recs = []
     if args.smoke:
         p = _synthetic_linear(jax.random.key(1), 60, 8)
@@ -185,12 +189,14 @@ def main(argv=None):
         sel = ds.y < 2
         clf = LogisticRegression(max_iter=2000).fit(ds.x[sel], ds.y[sel])
         a, p = models.from_sklearn_logistic(clf)
-        recs.append(lr_case("binary_lr_digits", a, p, 2, 64, 65, ds.x[sel]))
+        if "binary_lr_digits" in want:
+            recs.append(lr_case("binary_lr_digits", a, p, 2, 64, 65, ds.x[sel]))
         sm = models.make_model("softmax", num_features=64, num_classes=10)
         sp, _ = training.fit(jax.random.key(0), sm, ds.x, ds.y, training.TrainConfig(epochs=30),
                              training.Hyper(learning_rate=1e-2))
-        recs.append(lr_case("softmax_digits", sm.apply, sp, 10, 64, 650, ds.x))
-        if os.environ.get("JAXPRIV_DATA"):
+        if "softmax_digits" in want:
+            recs.append(lr_case("softmax_digits", sm.apply, sp, 10, 64, 650, ds.x))
+        if os.environ.get("JAXPRIV_DATA") and "mlp_location" in want:
             loc = data.load("location")
             mm = models.make_model("mlp", num_features=loc.num_features,
                                    num_classes=loc.num_classes, hidden=(5,), activation="tanh")
@@ -198,6 +204,7 @@ def main(argv=None):
                                  training.TrainConfig(epochs=30),
                                  training.Hyper(learning_rate=3e-3))
             recs.append(mlp_case("mlp_location", mm, mp, loc.x, 5.0, 100, 3000))
+        if os.environ.get("JAXPRIV_DATA") and "faces" in want:
             faces = data.load("att_faces")
             fm = models.make_model("softmax", num_features=faces.num_features, num_classes=40)
             fp, _ = training.fit(jax.random.key(0), fm, faces.x, faces.y,
@@ -205,7 +212,7 @@ def main(argv=None):
                                  training.Hyper(learning_rate=1e-3))
             recs.append(lr_case("faces", fm.apply, fp, 40, faces.num_features, 41_216, faces.x,
                                 solver="cg", x64=False, chunk=4096, maxiter=100))
-        else:
+        if not os.environ.get("JAXPRIV_DATA"):
             print("JAXPRIV_DATA unset: skipping the Location MLP and AT&T faces cases")
     for r in recs:
         print(f"{r['name']}: fidelity test {r['fidelity_test']:.4f} unif {r['fidelity_unif']:.4f}"

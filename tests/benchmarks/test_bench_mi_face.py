@@ -26,4 +26,14 @@ def test_bench_mi_face_smoke(tmp_path):
         assert r["ratio"] == pytest.approx(r["baseline_seconds"] / r["seconds"])
         assert r["same_reconstructions"] and r["max_abs_diff_vs_art"] < 1e-3
         assert r["compile_seconds"] >= 0
-    assert "ratio" in proc.stdout
+        # The FLOPs MI-Face needs (2 alpha + 1 products per label and layer) and
+        # what they imply: the share of the matmul probe, and ART's time over
+        # theirs at 100% of the probe.
+        widths = [r["features"], 10] if r["name"].endswith("softmax") else [r["features"], 32, 10]
+        per = sum(2 * a * b for a, b in zip(widths[:-1], widths[1:]))
+        assert r["gflop"] * 1e9 == pytest.approx(r["labels"] * (2 * r["iterations"] + 1) * per)
+        floor = r["gflop"] / r["matmul_gflops"]
+        assert r["matmul_gflops"] == max(r["matmul_gflops_probes"]) > 0
+        assert r["roofline_share"] == pytest.approx(floor / r["seconds"])
+        assert r["ceiling_ratio"] == pytest.approx(r["baseline_seconds"] / floor)
+    assert "ratio" in proc.stdout and "at 100% the ratio would be" in proc.stdout
