@@ -22,6 +22,7 @@ import jax.numpy as jnp
 import optax
 
 from jaxpriv import _validate
+from jaxpriv.attacks import _width
 from jaxpriv.attacks.evasion import _common as c
 from jaxpriv.attacks.evasion import _gradient
 
@@ -136,7 +137,7 @@ def carlini_wagner_l2(key: jax.Array, target: Any, data: Any, config: CWConfig =
     """
     apply_fn, params = c.white_box(target, "carlini_wagner_l2")
     data = c.check_data(data, None, config.clip)
-    num_classes = jax.eval_shape(apply_fn, params, jnp.zeros((1, data.x.shape[1]))).shape[-1]
+    num_classes = _width.num_classes(apply_fn, params, data.x.shape[1])
     data = c.check_data(data, num_classes, config.clip)
     targeted = data.targets is not None
     x, y = jnp.asarray(data.x), jnp.asarray(data.y)

@@ -51,6 +51,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxpriv import _validate
+from jaxpriv.attacks import _width
 from jaxpriv.attacks.inversion import _dense
 
 Params = Any
@@ -559,40 +560,6 @@ def _result(x, state: _State, queries) -> MIFaceResult:
                         iterations=state.iters, stop_reason=state.reason, queries=queries)
 
 
-_NUM_CLASSES_CACHE: dict = {}
-
-
-def _num_classes(apply_fn, params, d):
-    # Cached per (apply_fn, parameter shapes, d): a second attack does not trace
-    # apply_fn again just to read its output width.
-    leaves, treedef = jax.tree_util.tree_flatten(params)
-    sig = (apply_fn, treedef, tuple((np.shape(a), str(getattr(a, "dtype", type(a))))
-                                    for a in leaves), d)
-    try:
-        hit = _NUM_CLASSES_CACHE.get(sig)
-    except TypeError:  # unhashable apply_fn
-        hit, sig = None, None
-    if hit is not None:
-        return hit
-    n = _num_classes_uncached(apply_fn, params, d)
-    if sig is not None and len(_NUM_CLASSES_CACHE) < 256:
-        _NUM_CLASSES_CACHE[sig] = n
-    return n
-
-
-def _num_classes_uncached(apply_fn, params, d):
-    try:
-        out = jax.eval_shape(lambda p: apply_fn(p, jnp.zeros((1, d), jnp.float32)), params)
-    except (TypeError, ValueError) as e:
-        raise ValueError(f"Expected apply_fn(params, x[1, {d}]) to run with "
-                         f"config.num_features={d}; it failed: {e}") from None
-    if len(out.shape) != 2 or out.shape[0] != 1:
-        raise ValueError(
-            f"Expected apply_fn(params, x[1, {d}]) to return [1, num_classes]; got shape "
-            f"{out.shape}. Check config.num_features.")
-    return int(out.shape[1])
-
-
 def mi_face(key: jax.Array, target: tuple[Callable, Params], labels: Any,
             config: MIFaceConfig, *, learning_rate: Any = None,
             gamma: Any = None) -> MIFaceResult:
@@ -633,7 +600,8 @@ def mi_face(key: jax.Array, target: tuple[Callable, Params], labels: Any,
                          f"{type(target).__name__}.")
     apply_fn, params = target
     d = int(config.num_features)
-    labels = _check_labels(labels, _num_classes(apply_fn, params, d))
+    labels = _check_labels(labels, _width.num_classes(
+        apply_fn, params, d, hint="Check config.num_features."))
     num = labels.shape[0]
     lr = _per_label("learning_rate", config.learning_rate if learning_rate is None
                     else learning_rate, num)
