@@ -2,7 +2,8 @@
 
 Each case queries an oracle once, then times our compiled query-and-solve
 (``extract_lr`` / ``extract_newton``; compile time reported apart, steady
-state from a second call with a new key) against ``scipy.optimize.minimize
+state the best of later calls with new keys: 10 for the millisecond
+solves, 2 for the faces) against ``scipy.optimize.minimize
 (method="L-BFGS-B")`` on the same system built from the same answers: the
 log-ratio least squares ``1/2 |[x, 1] theta - log-ratios|^2`` for logistic
 models, the same least squares on the MLP's centred logits for the MLP
@@ -70,17 +71,20 @@ def lr_case(name, apply_fn, params, num_classes, d, queries, x_test, *, solver="
     oracle = oracles.Oracle.from_model(apply_fn, params)
     keys = iter(range(100))
     t = _common.time_call(
-        lambda: ex.extract_lr(jax.random.key(next(keys)), oracle, dom, cfg).params, repeats=2)
+        lambda: ex.extract_lr(jax.random.key(next(keys)), oracle, dom, cfg).params,
+        repeats=2 if chunk else 10)  # millisecond solves: best of 10 (a shared machine)
     res = ex.extract_lr(jax.random.key(0), oracle, dom, cfg)
     ours = jax.tree_util.tree_map(lambda a: jnp.asarray(a, jnp.float32), res.params)
     # The baseline solves the same equations from the same answers.
     xq = np.asarray(ex.uniform_queries(jax.random.key(7), dom, queries))
     logp = np.log(np.asarray(oracle.query(xq), np.float64))
-    t0 = time.perf_counter()
-    base, nit = _lbfgs_logratio(xq, logp, np.full(d, 0.5), maxiter,
-                                np.float64 if x64 else np.float32)
+    base_s = np.inf
+    for _ in range(1 if chunk else 5):  # SciPy has no compile: best of 5 where it is quick
+        t0 = time.perf_counter()
+        base, nit = _lbfgs_logratio(xq, logp, np.full(d, 0.5), maxiter,
+                                    np.float64 if x64 else np.float32)
+        base_s = min(base_s, time.perf_counter() - t0)
     del xq
-    base_s = time.perf_counter() - t0
     base = jax.tree_util.tree_map(lambda a: jnp.asarray(a, jnp.float32), base)
     u = np.asarray(ex.uniform_queries(jax.random.key(9), dom, 10_000))
     target = lambda z: apply_fn(params, jnp.asarray(z))
