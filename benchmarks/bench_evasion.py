@@ -145,14 +145,14 @@ def main(argv=None) -> int:
                                       art_success_rate=art_success, **extra))
 
     if "cw_l2" in args.cases:
-        records += _cw_case(args, key, wb, x, y, n_cw, cw_cfg, reps, apply_fn, params, clf)
+        records += _cw_case(key, wb, x, y, n_cw, cw_cfg, reps, apply_fn, params, clf)
     for r in records:
         r.update(_common.peak_memory_mb())
     _common.finish(records, args.json)
     return 0
 
 
-def _cw_case(args, key, wb, x, y, n_cw, cw_cfg, reps, apply_fn, params, clf):
+def _cw_case(key, wb, x, y, n_cw, cw_cfg, reps, apply_fn, params, clf):
     """Carlini-Wagner L2: every input against every other label."""
     from art.attacks.evasion import CarliniL2Method
 

@@ -190,15 +190,16 @@ def main(argv=None):
         from sklearn.linear_model import LogisticRegression
 
         ds = data.load("digits")
-        sel = ds.y < 2
-        clf = LogisticRegression(max_iter=2000).fit(ds.x[sel], ds.y[sel])
-        a, p = models.from_sklearn_logistic(clf)
         if "binary_lr_digits" in want:
+            sel = ds.y < 2
+            clf = LogisticRegression(max_iter=2000).fit(ds.x[sel], ds.y[sel])
+            a, p = models.from_sklearn_logistic(clf)
             recs.append(lr_case("binary_lr_digits", a, p, 2, 64, 65, ds.x[sel]))
-        sm = models.make_model("softmax", num_features=64, num_classes=10)
-        sp, _ = training.fit(jax.random.key(0), sm, ds.x, ds.y, training.TrainConfig(epochs=30),
-                             training.Hyper(learning_rate=1e-2))
         if "softmax_digits" in want:
+            sm = models.make_model("softmax", num_features=64, num_classes=10)
+            sp, _ = training.fit(jax.random.key(0), sm, ds.x, ds.y,
+                                 training.TrainConfig(epochs=30),
+                                 training.Hyper(learning_rate=1e-2))
             recs.append(lr_case("softmax_digits", sm.apply, sp, 10, 64, 650, ds.x))
         if os.environ.get("JAXPRIV_DATA") and "mlp_location" in want:
             loc = data.load("location")
