@@ -93,7 +93,7 @@ def main(argv=None) -> int:
     compiled1 = train.lower(k0, h0, dkd, xm, ym).compile()
     compile_seq = time.perf_counter() - t
 
-    def vmapped():  # the chunks' params, stacked on the host afterwards (untimed)
+    def vmapped():  # each setting's params, stacked on the host afterwards (untimed)
         return [p for p, _ in _block(sweep.train_settings(problem, idx))]
 
     def sequential():
@@ -113,8 +113,7 @@ def main(argv=None) -> int:
         seq_params = sequential()
         baseline_samples.append(time.perf_counter() - t)
     seconds, baseline_seconds = min(samples), min(baseline_samples)
-    params = jax.tree_util.tree_map(lambda *a: np.concatenate([np.asarray(x) for x in a]),
-                                    *params)
+    params = jax.tree_util.tree_map(lambda *a: np.stack([np.asarray(x) for x in a]), *params)
     # Same work: the vmapped and sequential models agree.
     max_diff = max(float(jnp.max(jnp.abs(a[0] - b))) for sp, i in zip(seq_params, range(k))
                    for a, b in zip(jax.tree_util.tree_leaves(sp),

@@ -276,9 +276,10 @@ def make_trainer(init_fn: Callable[[jax.Array, jax.Array], Params], grad_fn: Gra
 
     * ``init(keys, x[n, d], num_models=None) -> TrainState``;
     * ``run(state, keys, data_key, hyper, x, y, num_steps) -> (state, loss[K, num_steps])``;
-    * ``leading(state, x) -> params`` with a leading ``[K]`` axis on every leaf
-      (the state keeps kernels in the layout of :func:`model_axes`, and the
-      Gram path keeps the first kernel as coefficients).
+    * ``leading(state, x, per_model=False) -> params`` with a leading ``[K]``
+      axis on every leaf (the state keeps kernels in the layout of
+      :func:`model_axes`, and the Gram path keeps the first kernel as
+      coefficients), or with ``per_model`` a tuple of K one-model trees.
 
     ``keys`` is ``[K]`` (one key per model) or a single key shared by every
     model (``init`` then needs ``num_models``); ``run`` must get the same kind
@@ -412,20 +413,40 @@ def make_trainer(init_fn: Callable[[jax.Array, jax.Array], Params], grad_fn: Gra
             body, (state.params, state.opt_state, state.step), None, length=num_steps)
         return TrainState(params, opt_state, step, frozen), losses.T
 
-    def leading(state, x):
+    def leading(state, x, per_model: bool = False):
+        """Model-first parameters; with ``per_model`` a tuple of K one-model trees.
+
+        ``per_model`` gives every model's parameters their own buffers (no
+        ``[K]`` axis): a sweep hands each setting on by itself, and on a CPU
+        writing the K first kernels into one ``[K, d, h]`` buffer was slower
+        (measured on the 2-core machine, a 16-setting MID sweep on the AT&T
+        faces as two chunks at once: 196 ms stacked, 175 ms per model; the
+        large fresh buffer costs page faults that buffers of one model's size,
+        reused by the allocator, do not).
+        """
         if not use_gram(x):
-            return to_leading(state.params, axes(x)[0])
+            out = to_leading(state.params, axes(x)[0])
+            if not per_model:
+                return out
+            num = jax.tree_util.tree_leaves(out)[0].shape[0]
+            return tuple(jax.tree_util.tree_map(lambda leaf, k=k: leaf[k], out)
+                         for k in range(num))
         net, scale = state.params["net"], state.params["scale"]
         a = _get(net, gram.kernel_path)                       # [n, K, h]
         w0 = state.frozen["w0"]                                # [d, K, h] or [d, h]
-        # One model at a time (a loop): each W1 is written in place into the
-        # model-first result, and W1_0 is read from memory, where a single
-        # einsum would transpose K*d*h floats and (XLA:CPU fusing the shared
-        # W1_0's draw into the sum) redo its erfinv K times.
+
         def one(k):
             w0_k = w0 if w0.ndim == 2 else w0[:, k]
             return x.T @ a[:, k] + scale[k] * w0_k
 
+        if per_model:  # the other leaves are model-first
+            others = _replace(net, gram.kernel_path, None)
+            return tuple(_replace(jax.tree_util.tree_map(lambda leaf, k=k: leaf[k], others),
+                                  gram.kernel_path, one(k)) for k in range(a.shape[1]))
+        # One model at a time (a loop): each W1 is written in place into the
+        # model-first result, and W1_0 is read from memory, where a single
+        # einsum would transpose K*d*h floats and (XLA:CPU fusing the shared
+        # W1_0's draw into the sum) redo its erfinv K times.
         w1 = jax.lax.map(one, jnp.arange(a.shape[1]))            # [K, d, h]
         return _replace(net, gram.kernel_path, w1)   # the other leaves are model-first
 

@@ -258,7 +258,9 @@ class _Problem:
     def _parts(self):
         """:meth:`train_fn` in two pure parts: ``init(key_data, x_members, m)
         -> state`` and ``finish(state, key_data, hyper, data_key_data,
-        x_members, y_members) -> (params, loss)``."""
+        x_members, y_members, per_model=False) -> (params [m, ...], loss [m,
+        steps])``, or with ``per_model`` a tuple of ``(params, loss [steps])``,
+        one per setting."""
         init, run, leading = _trainer.make_trainer(self.model.init, self.grad_fn,
                                                    self.step_config, self.gram)
         steps = self.step_config.steps
@@ -268,19 +270,23 @@ class _Problem:
                 return jax.random.wrap_key_data(key_data)
             return jax.vmap(jax.random.wrap_key_data)(key_data)
 
-        def finish(state, key_data, hyper, data_key_data, xm, ym):
+        def finish(state, key_data, hyper, data_key_data, xm, ym, per_model=False):
             state, loss = run(state, keys_of(key_data), jax.random.wrap_key_data(
                 data_key_data), hyper, xm, ym, steps)
+            if per_model:
+                return tuple(zip(leading(state, xm, per_model=True), loss))
             return leading(state, xm), loss
 
         return (lambda key_data, xm, m: init(keys_of(key_data), xm, m)), finish
 
     def stages(self):
         """The two parts of :meth:`_parts`, jitted (``m`` static), so that
-        settings sharing one key share one initialisation."""
+        settings sharing one key share one initialisation; ``finish`` returns
+        one ``(params, loss)`` per setting."""
         if self._stages is None:
             init, finish = self._parts()
-            self._stages = (jax.jit(init, static_argnums=2), jax.jit(finish))
+            self._stages = (jax.jit(init, static_argnums=2),
+                            jax.jit(functools.partial(finish, per_model=True)))
         return self._stages
 
     def hyper(self, idx: np.ndarray) -> dict[str, np.ndarray]:
@@ -344,14 +350,15 @@ def _members(problem: _Problem):
 
 
 def train_settings(problem: _Problem, idx: np.ndarray) -> list[tuple[Any, jax.Array]]:
-    """Trains the settings ``idx`` on the default device, as chunks:
-    ``[(params [m_i, ...], loss [m_i, steps]), ...]`` for consecutive runs of
-    ``idx`` (``sum(m_i) = len(idx)``). One vmapped program; on a CPU the
-    settings are split into one chunk per host thread and the chunks run at
-    once (``jaxpriv._parallel``; measured on the 2-core machine: a 16-setting
-    MID sweep 1.8x faster as two chunks of 8 than as one call). The chunks are
-    not concatenated (for a faces sweep that copy alone took a sixth of the
-    training time). The models do not depend on the split."""
+    """Trains the settings ``idx`` on the default device: ``[(params, loss
+    [steps]), ...]``, one per setting, in the order of ``idx``. One vmapped
+    program; on a CPU the settings are split into one chunk per host thread
+    and the chunks run at once (``jaxpriv._parallel``; measured on the 2-core
+    machine: a 16-setting MID sweep 1.8x faster as two chunks of 8 than as one
+    call). Each setting's parameters come out in buffers of their own, never
+    stacked (for a faces sweep a concatenation of the chunks alone took a sixth
+    of the training time, and writing a chunk's first kernels into one
+    ``[m, d, h]`` buffer a tenth). The models do not depend on the split."""
     idx = _validate.array("idx", idx, ndim=1, dtype_kind="iu")
     if idx.min() < 0 or idx.max() >= problem.values.size:
         raise ValueError(f"Expected idx in [0, {problem.values.size}) (the sweep's settings); "
@@ -372,9 +379,9 @@ def train_settings(problem: _Problem, idx: np.ndarray) -> list[tuple[Any, jax.Ar
         kd = jnp.asarray(problem.key_data(sub))
         state = shared if shared is not None else init(kd, xm, per)
         hyper = {k: jnp.asarray(v) for k, v in problem.hyper(sub).items()}
-        return _parallel.trim(finish(state, kd, hyper, dkd, xm, ym), live)
+        return finish(state, kd, hyper, dkd, xm, ym)[:live]
 
-    return _parallel.map_chunks(part, parts)
+    return [one for chunk in _parallel.map_chunks(part, parts) for one in chunk]
 
 
 def _train_chunk(problem: _Problem, idx: np.ndarray, mesh: Mesh):
@@ -382,13 +389,8 @@ def _train_chunk(problem: _Problem, idx: np.ndarray, mesh: Mesh):
     sharded program; returns ``{global position: params (NumPy tree)}`` for
     the positions this process holds."""
     if mesh.devices.size == 1:  # one device: host-thread chunks on a CPU
-        local, pos = {}, 0
-        for params, _ in train_settings(problem, idx):
-            params = jax.tree_util.tree_map(np.asarray, params)
-            for j in range(jax.tree_util.tree_leaves(params)[0].shape[0]):
-                local[pos] = jax.tree_util.tree_map(lambda leaf: leaf[j], params)
-                pos += 1
-        return local
+        return {pos: jax.tree_util.tree_map(np.asarray, params)
+                for pos, (params, _) in enumerate(train_settings(problem, idx))}
     sh = NamedSharding(mesh, P("grid"))
     rep = NamedSharding(mesh, P())
     xm, ym = _members(problem)

@@ -106,3 +106,24 @@ def test_dp_sgd_keeps_the_dense_path(problem):
     params, loss = _dpsgd.dp_sgd_many(jax.random.split(jax.random.key(0), 2), model, x, y, cfg)
     assert jax.tree_util.tree_leaves(params)[0].shape[0] == 2 and loss.shape == (2, 5)
     assert bool(jnp.all(jnp.isfinite(loss)))
+
+
+@pytest.mark.parametrize("first_layer", ["dense", "auto"])
+def test_leading_per_model_equals_stacked(problem, first_layer):
+    """``leading(per_model=True)`` gives model k exactly the stacked result's slice k."""
+    x, y, model = problem
+    cfg = StepConfig(steps=6, batch_size=8, optimizer="momentum", first_layer=first_layer)
+    init, run, leading = _trainer.make_trainer(model.init, _mid.mid_grad_fn(model), cfg,
+                                               _mid.mid_gram_spec(model))
+    xj, yj = jnp.asarray(x), jnp.asarray(y)
+    keys = jax.random.split(jax.random.key(2), 3)
+    hyper = _trainer.as_hyper(3, lam=[0.0, 0.1, 1.0], learning_rate=0.02, l2=0.01)
+    state, _ = run(init(keys, xj), keys, jax.random.key(5), hyper, xj, yj, 6)
+    stacked = leading(state, xj)
+    ones = jax.jit(lambda s, x: leading(s, x, per_model=True))(state, xj)
+    assert len(ones) == 3
+    for k, one in enumerate(ones):
+        assert jax.tree_util.tree_structure(one) == jax.tree_util.tree_structure(stacked)
+        for a, b in zip(jax.tree_util.tree_leaves(one), jax.tree_util.tree_leaves(stacked)):
+            assert a.shape == b.shape[1:]
+            np.testing.assert_allclose(np.asarray(a), np.asarray(b[k]), rtol=1e-6, atol=1e-6)

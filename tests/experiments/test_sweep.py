@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 
+import jax
 import numpy as np
 import pytest
 
@@ -143,9 +144,15 @@ def test_config_validation():
 
 def test_train_settings_chunks_and_bad_indices():
     problem = sweep._problem(sweep.smoke_config())
-    chunks = sweep.train_settings(problem, np.array([2, 0, 1]))
-    assert sum(p["head"]["kernel"].shape[0] for p, _ in chunks) == 3
-    assert all(loss.shape[0] == p["head"]["kernel"].shape[0] for p, loss in chunks)
+    out = sweep.train_settings(problem, np.array([2, 0, 1]))
+    assert len(out) == 3
+    steps = problem.step_config.steps
+    assert all(loss.shape == (steps,) for _, loss in out)
+    # One setting's parameters, in the order asked, equal to that setting trained alone.
+    alone = sweep.train_settings(problem, np.array([0]))[0][0]
+    for a, b in zip(jax.tree_util.tree_leaves(out[1][0]), jax.tree_util.tree_leaves(alone)):
+        assert a.shape == b.shape
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-4, atol=1e-5)
     with pytest.raises(ValueError, match="idx"):
         sweep.train_settings(problem, np.array([], np.int64))
     with pytest.raises(ValueError, match="idx"):
