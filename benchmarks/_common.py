@@ -170,18 +170,26 @@ def write_json(path: str | os.PathLike, records: list[dict[str, Any]]) -> None:
 
 
 def parse_args(description: str, argv: list[str] | None = None,
-               cases: tuple[str, ...] | None = None) -> argparse.Namespace:
+               cases: tuple[str, ...] | None = None,
+               smoke_cases: bool = True) -> argparse.Namespace:
     """The options every benchmark takes: ``--smoke`` and ``--json PATH``; with
-    ``cases``, also ``--cases A,B`` (default all), checked against them."""
+    ``cases``, also ``--cases A,B`` (default all), checked against them.
+    ``smoke_cases=False``: the smoke run has cases of its own, and ``--cases``
+    given with ``--smoke`` is an error rather than silently ignored."""
     p = argparse.ArgumentParser(description=description)
     p.add_argument("--smoke", action="store_true", help="tiny sizes (< 15 s), used by tests")
     p.add_argument("--json", metavar="PATH", default=None, help="write the records here")
     if cases:
-        p.add_argument("--cases", default=",".join(cases),
-                       help="comma-separated cases to run (default all: %(default)s)")
+        p.add_argument("--cases", default=None,
+                       help=f"comma-separated cases to run (default all: {','.join(cases)})"
+                            + ("" if smoke_cases else "; full runs only"))
     args = p.parse_args(argv)
     if cases:
-        args.cases = [c for c in args.cases.split(",") if c]
+        if args.cases is not None and args.smoke and not smoke_cases:
+            p.error(f"Expected --cases without --smoke (the smoke run has its own case); "
+                    f"got --smoke --cases {args.cases}.")
+        given = ",".join(cases) if args.cases is None else args.cases
+        args.cases = [c for c in given.split(",") if c]
         unknown = [c for c in args.cases if c not in cases]
         if unknown or not args.cases:
             p.error(f"Expected --cases from {', '.join(cases)}; got {', '.join(unknown) or 'none'}.")

@@ -15,7 +15,7 @@ Cases (full): binary LR on digits 0 vs 1 (65 unknowns), softmax on digits
 unknown; needs JAXPRIV_DATA; also times the Newton configuration it replaced,
 uniform queries and the KL loss for 300 steps, in the same process) and the AT&T-faces softmax model (412,160
 unknowns, 41,216 queries; needs JAXPRIV_DATA). ``--smoke``: small synthetic
-version of the CG case (no data needed).
+version of the CG case (no data needed; ``--cases`` is for full runs).
 
   python benchmarks/bench_extraction.py [--smoke] [--json PATH] [--cases A,B]
 """
@@ -178,7 +178,7 @@ CASES = ("binary_lr_digits", "softmax_digits", "mlp_location", "faces")
 
 
 def main(argv=None):
-    args = _common.parse_args(__doc__.splitlines()[0], argv, cases=CASES)
+    args = _common.parse_args(__doc__.splitlines()[0], argv, cases=CASES, smoke_cases=False)
     want = set(args.cases)
     recs = []
     if args.smoke:

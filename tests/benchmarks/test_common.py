@@ -23,3 +23,13 @@ def test_unknown_or_empty_cases_are_refused_with_the_known_ones(given, capsys):
     assert err.value.code == 2
     msg = capsys.readouterr().err
     assert "Expected --cases from a, b" in msg
+
+
+def test_cases_with_smoke_are_refused_where_the_smoke_run_has_its_own(capsys):
+    cases = ("a", "b")
+    assert _common.parse_args("x", ["--smoke"], cases=cases, smoke_cases=False).cases == ["a", "b"]
+    assert _common.parse_args("x", ["--smoke", "--cases", "b"], cases=cases).cases == ["b"]
+    with pytest.raises(SystemExit) as err:
+        _common.parse_args("x", ["--smoke", "--cases", "b"], cases=cases, smoke_cases=False)
+    assert err.value.code == 2
+    assert "Expected --cases without --smoke" in capsys.readouterr().err
