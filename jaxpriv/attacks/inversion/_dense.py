@@ -8,18 +8,27 @@ as ``x @ W`` and ``g @ W.T``, and at these shapes XLA:CPU's speed depends a
 lot on how the operands are laid out in memory. Measured on the 2-core AVX-512
 EPYC development machine (jaxlib 0.10, single-core CPU time per product):
 
-* narrow layers (``h`` small, e.g. the 40 classes): contract the minor axis of
-  both operands, ``einsum("lk,hk->lh", a, W.T)`` forward and
+* narrow layers (``h`` below 56, e.g. the 40 classes): contract the minor
+  axis of both operands, ``einsum("lk,hk->lh", a, W.T)`` forward and
   ``einsum("lh,hk->lk", g, W.T)`` backward, with the kernel transposed once
   before the loop (1.3x and 1.2x faster than ``x @ W`` and ``g @ W.T``);
+* middle layers (``h`` from 56 up, below the wide case, e.g. a 10,304 ->
+  128 encoder): the plain ``a @ W`` forward and the narrow layers' backward
+  (measured in the sixth session at 40 x 10,304 x h, alternating rounds,
+  time per forward: 270 against 340 us at h = 64, 330 against 370 us at
+  128, 640 against 1,120 us at 256; the plain forward lost at h = 40 and
+  48, 320 against 210 and 240 us; a backward from the untransposed kernel
+  was slower at every h);
 * wide layers (both widths large, e.g. 10,304 -> 3,000): contract the major
   axis of both operands, ``einsum("kl,kh->lh", a.T, W)`` forward and
   ``einsum("hl,hk->lk", g.T, W.T)`` backward, with the small activations
   copied transposed every step (1.3x and 1.8x; at 40 x 10,304 x 3,000 both
   then run at about 150 GFLOP/s per core, near this machine's matmul peak).
   XLA would fold a plain transpose back into the product, so the copies sit
-  behind ``optimization_barrier``; the wide layout keeps both ``W`` and
-  ``W.T`` (one transposed copy of the kernel per attack).
+  behind ``optimization_barrier``.
+
+Every layout reads the kernel's transposed copy ``W.T`` (made once per
+attack); the middle and wide ones also read ``W`` itself.
 
 :func:`dense_plan` reads ``apply_fn``'s jaxpr once; every
 ``dot_general(activation, kernel)`` whose kernel is a 2-D parameter becomes
@@ -39,7 +48,9 @@ import jax.extend.core as jcore
 import jax.numpy as jnp
 import numpy as np
 
-_WIDE = 512  # both widths at least this: the wide layout (its per-step copies pay off)
+_WIDE = 512   # both widths at least this: the wide layout (its per-step copies pay off)
+_MIDDLE = 56  # output width at least this (and not wide): the plain forward
+LAYOUTS = ("narrow", "middle", "wide")
 
 _PLAN_CACHE: dict = {}
 
@@ -47,7 +58,7 @@ _PLAN_CACHE: dict = {}
 class _Dense(NamedTuple):
     leaf: int          # index of the kernel among the flattened parameters
     stored_t: bool     # kernel stored [h, k] (the product is a @ W.T)
-    wide: bool         # wide layout (else narrow)
+    layout: str        # one of LAYOUTS
 
 
 class DensePlan:
@@ -66,11 +77,11 @@ class DensePlan:
 
     @property
     def kernels(self) -> dict[int, tuple[bool, bool]]:
-        """Kernel leaf -> (stored transposed, needs the wide layout)."""
+        """Kernel leaf -> (stored transposed, some product reads ``W`` itself)."""
         out: dict[int, tuple[bool, bool]] = {}
         for dn in self.dense.values():
             t, w = out.get(dn.leaf, (dn.stored_t, False))
-            out[dn.leaf] = (t, w or dn.wide)
+            out[dn.leaf] = (t, w or dn.layout != "narrow")
         return out
 
 
@@ -128,7 +139,8 @@ def _build(apply_fn, params, d):
             continue
         k = a.aval.shape[1]
         h = w.aval.shape[1 - rc[0]]
-        dense[i] = _Dense(leaf_of[w], tuple(rc) == (1,), min(k, h) >= _WIDE)
+        layout = "wide" if min(k, h) >= _WIDE else "middle" if h >= _MIDDLE else "narrow"
+        dense[i] = _Dense(leaf_of[w], tuple(rc) == (1,), layout)
     out = jaxpr.outvars[0]
     if (not dense or isinstance(out, jcore.Literal) or out not in batched
             or out.aval.ndim != 2 or out.aval.shape[0] != 1):
@@ -140,22 +152,25 @@ def kernels(plan: DensePlan, params) -> dict[int, tuple[Any, Any]]:
     """Kernel leaf -> ``(W [k, h] or None, W.T [h, k])``, laid out once (outside the loop)."""
     leaves = jax.tree_util.tree_leaves(params)
     out = {}
-    for leaf, (stored_t, wide) in plan.kernels.items():
+    for leaf, (stored_t, reads_w) in plan.kernels.items():
         stored = leaves[leaf]
         if stored_t:
-            out[leaf] = (jax.lax.optimization_barrier(stored.T) if wide else None, stored)
+            out[leaf] = (jax.lax.optimization_barrier(stored.T) if reads_w else None, stored)
         else:
-            out[leaf] = (stored if wide else None, jax.lax.optimization_barrier(stored.T))
+            out[leaf] = (stored if reads_w else None, jax.lax.optimization_barrier(stored.T))
     return out
 
 
-def _dense(wide, w, wt, a):
+def _dense(layout, w, wt, a):
     """``a [L, k] @ W [k, h]`` in the chosen layout, with its input gradient."""
     bar = jax.lax.optimization_barrier
+    wide = layout == "wide"
 
     def forward(a):
         if wide:
             return jnp.einsum("kl,kh->lh", bar(a.T), w)
+        if layout == "middle":
+            return a @ w
         return jnp.einsum("lk,hk->lh", a, wt)
 
     @jax.custom_vjp
@@ -204,7 +219,7 @@ def apply(plan: DensePlan, params, weights, x: jax.Array) -> jax.Array:
         dn = plan.dense.get(i)
         if dn is not None:
             w, wt = weights[dn.leaf]
-            outs, batched = [_dense(dn.wide, w, wt, vals[0][:, 0, :])[:, None, :]], True
+            outs, batched = [_dense(dn.layout, w, wt, vals[0][:, 0, :])[:, None, :]], True
         elif any(flags):
             outs = jax.vmap(lambda *a, eqn=eqn: _bind(eqn, a),
                             in_axes=tuple(0 if f else None for f in flags))(*vals)

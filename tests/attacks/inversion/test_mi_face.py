@@ -243,6 +243,8 @@ def _dense_targets():
                                activation="relu")
     wide = models.make_model("mlp", num_features=512, num_classes=3, hidden=(512,),
                              activation="sigmoid")
+    middle = models.make_model("mlp", num_features=D, num_classes=C, hidden=(64,),
+                               activation="tanh")
     w_t = jnp.asarray(rng.normal(size=(C, D)), jnp.float32)  # stored [classes, d]
 
     def torch_layout(params, x):  # x @ W.T with W [c, d]
@@ -256,6 +258,7 @@ def _dense_targets():
         "softmax": (soft.apply, soft.init(jax.random.key(1), jnp.zeros((1, D))), D, C, {}),
         "mlp_relu": (narrow.apply, narrow.init(jax.random.key(2), jnp.zeros((1, D))), D, C, {}),
         "mlp_wide": (wide.apply, wide.init(jax.random.key(3), jnp.zeros((1, 512))), 512, 3, {}),
+        "mlp_middle": (middle.apply, middle.init(jax.random.key(4), jnp.zeros((1, D))), D, C, {}),
         "torch_layout": (torch_layout, {"w": w_t, "b": jnp.zeros((C,), jnp.float32)}, D, C, {}),
         "probabilities": (probs, p_lin, D, C, {"outputs": "probabilities"}),
     }
@@ -270,14 +273,16 @@ def test_dense_plan_finds_the_dense_products():
         assert plan is not None, name
         assert _dense.dense_plan(fn, params, d) is plan  # cached: no second trace
     wide = _dense.dense_plan(*targets["mlp_wide"][:3])
-    assert [dn.wide for dn in wide.dense.values()] == [True, False]
+    assert [dn.layout for dn in wide.dense.values()] == ["wide", "narrow"]
+    middle = _dense.dense_plan(*targets["mlp_middle"][:3])
+    assert [dn.layout for dn in middle.dense.values()] == ["middle", "narrow"]
     torch_layout = _dense.dense_plan(*targets["torch_layout"][:3])
     assert [dn.stored_t for dn in torch_layout.dense.values()] == [True]
     assert _dense.dense_plan(_constant, {"b": jnp.zeros((C,), jnp.float32)}, D) is None
 
 
-@pytest.mark.parametrize("name", ["softmax", "mlp_relu", "mlp_wide", "torch_layout",
-                                  "probabilities"])
+@pytest.mark.parametrize("name", ["softmax", "mlp_relu", "mlp_wide", "mlp_middle",
+                                  "torch_layout", "probabilities"])
 @pytest.mark.parametrize("settings", [
     dict(),
     dict(select="last", beta=0, gamma=2.0, cost="neg_log_p"),
