@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import re
 import sys
 
 SUBCOMMANDS: dict[str, str] = {
@@ -35,9 +36,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# A comma-separated list that starts with a negative number, e.g. "-4,0,16".
+_NEGATIVE_LIST = re.compile(r"^-[0-9.][^,]*,")
+
+
+def _join_negative_lists(argv: list[str]) -> list[str]:
+    """``--logspace -4,0,16`` as ``--logspace=-4,0,16``: argparse takes a value
+    that starts with ``-`` (and is not a single number) for an option and
+    stops with "expected one argument"; a comma list is never an option."""
+    out: list[str] = []
+    for tok in argv:
+        if (out and _NEGATIVE_LIST.match(tok) and out[-1].startswith("--")
+                and "=" not in out[-1]):
+            out[-1] = f"{out[-1]}={tok}"
+        else:
+            out.append(tok)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_join_negative_lists(sys.argv[1:] if argv is None else list(argv)))
     if args.command is None:
         parser.print_help()
         return 0

@@ -30,3 +30,17 @@ def test_to_jsonable_handles_arrays_tuples_and_nan():
 
     out = to_jsonable(R(jnp.arange(3), {"x": np.float32(np.nan), "y": (1, np.int64(2))}))
     assert json.loads(json.dumps(out)) == {"a": [0, 1, 2], "b": {"x": "nan", "y": [1, 2]}}
+
+
+def test_a_grid_that_starts_with_a_negative_number_is_a_value_not_an_option():
+    import numpy as np
+
+    from jaxpriv.experiments import cmd_sweep
+
+    argv = ["sweep", "--logspace", "-4,0,3", "--values", "-1,2", "--seed", "-1"]
+    assert cli._join_negative_lists(argv) == [
+        "sweep", "--logspace=-4,0,3", "--values=-1,2", "--seed", "-1"]
+    args = cli.build_parser().parse_args(cli._join_negative_lists(
+        ["sweep", "--logspace", "-4,-2,3", "--out", "x"]))
+    assert args.logspace == "-4,-2,3" and args.out == "x"
+    assert np.allclose(cmd_sweep._grid(args), (1e-4, 1e-3, 1e-2), rtol=1e-12)

@@ -127,3 +127,23 @@ def test_leading_per_model_equals_stacked(problem, first_layer):
         for a, b in zip(jax.tree_util.tree_leaves(one), jax.tree_util.tree_leaves(stacked)):
             assert a.shape == b.shape[1:]
             np.testing.assert_allclose(np.asarray(a), np.asarray(b[k]), rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("optimizer,sampling,l2,shared", [("adam", "fixed", 0.05, False),
+                                                          ("adam", "poisson", 0.0, True),
+                                                          ("sgd", "fixed", 0.05, False)])
+def test_dense_path_with_a_spec_trains_the_plain_dense_model(problem, optimizer, sampling, l2,
+                                                             shared):
+    """With a GramSpec but not the Gram path (Adam, or first_layer="dense"), the
+    first layer's product and weight gradient are computed for all K models at
+    once: the same models as the plain per-model gradient, up to float32 rounding."""
+    x, y, model = problem
+    cfg = StepConfig(steps=12, batch_size=8, optimizer=optimizer, sampling=sampling,
+                     first_layer="dense", steps_per_call=6)
+    hyper = _trainer.as_hyper(3, lam=[0.0, 0.1, 1.0], learning_rate=0.02, l2=l2)
+    keys = jax.random.key(6) if shared else jax.random.split(jax.random.key(6), 3)
+    args = (keys, jax.random.key(7), model.init, _mid.mid_grad_fn(model), x, y, cfg, hyper)
+    plain = _trainer.train_many(*args)
+    spec = _trainer.train_many(*args, gram=_mid.mid_gram_spec(model))
+    _close(plain[0], spec[0], 2e-5)
+    np.testing.assert_allclose(plain[1], spec[1], atol=2e-5)
