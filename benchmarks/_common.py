@@ -30,7 +30,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-BASELINES = ("sequential_jax", "sklearn", "art", "scipy", "numpy_loop", "matmul_roofline")
+# per_example_jax: DP-SGD's textbook per-example gradients (vmap(grad)) in JAX.
+BASELINES = ("sequential_jax", "sklearn", "art", "scipy", "numpy_loop", "matmul_roofline",
+             "per_example_jax")
 
 
 class Timing(NamedTuple):

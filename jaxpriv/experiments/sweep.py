@@ -226,7 +226,7 @@ class _Problem:
             self.grad_fn = _mid.mid_grad_fn(self.model)
             self.gram = _mid.mid_gram_spec(self.model)
         elif c.defense == "dp":
-            self.grad_fn = _dpsgd.dp_grad_fn(self.model.apply)
+            self.grad_fn = _dpsgd.dp_grad_fn_for(self.model)
         else:
             self.grad_fn = _plain_grad_fn(self.model.apply)
         self.values = np.asarray(c.values, np.float64)

@@ -148,3 +148,32 @@ def test_dp_sgd_rejects_bad_input(digits):
         dp_epsilon(noise_multiplier=1.0, steps=10, num_examples=10, batch_size=20, delta=1e-5)
     with pytest.raises(ValueError, match="delta"):
         dp_epsilon(noise_multiplier=1.0, steps=10, num_examples=100, batch_size=20, delta=0.0)
+
+
+@pytest.mark.parametrize("name,hidden,activation,sampling", [
+    ("softmax", (), "relu", "poisson"),
+    ("mlp", (16,), "tanh", "poisson"),
+    ("mlp", (12, 8), "relu", "fixed")])
+def test_dense_dp_gradient_equals_the_per_example_one(digits, name, hidden, activation,
+                                                      sampling):
+    """The first kernel's clipped sum from per-example norms |x_i| |delta_i| (no
+    per-example gradients of it) gives the models of plain vmap(grad) DP-SGD:
+    same clipping, same noise."""
+    from jaxpriv.defenses import _dpsgd, _trainer
+
+    x, y, _, _ = digits
+    kw = dict(hidden=hidden, activation=activation) if name == "mlp" else {}
+    model = models.make_model(name, num_features=64, num_classes=10, **kw)
+    fast = _dpsgd.dp_grad_fn_for(model)
+    assert fast is not _dpsgd.dp_grad_fn(model.apply)
+    cfg = DPSGDConfig(steps=15, batch_size=32, sampling=sampling, optimizer="momentum",
+                      steps_per_call=15).step_config()
+    # Small clip norm: most examples are clipped, so a wrong norm shows.
+    hyper = _trainer.as_hyper(3, noise_multiplier=[0.0, 0.5, 2.0], clip_norm=[0.05, 0.3, 1.0],
+                              learning_rate=0.1, l2=1e-3)
+    keys = jax.random.split(jax.random.key(8), 3)
+    runs = [_trainer.train_many(keys, jax.random.key(9), model.init, fn, x, y, cfg, hyper)
+            for fn in (_dpsgd.dp_grad_fn(model.apply), fast)]
+    for a, b in zip(jax.tree_util.tree_leaves(runs[0][0]), jax.tree_util.tree_leaves(runs[1][0])):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-4, atol=2e-5)
+    np.testing.assert_allclose(runs[0][1], runs[1][1], rtol=1e-4, atol=1e-5)
