@@ -32,7 +32,6 @@ import numpy as np
 from jaxpriv import _validate
 from jaxpriv.defenses import _trainer
 from jaxpriv.models import Model
-from jaxpriv.models import ACTIVATIONS
 from jaxpriv.training import l2_penalty, per_example_loss
 from jaxpriv.training import _wide
 
@@ -168,16 +167,9 @@ def _dense_dp_grad_fn(stack: "_wide.DenseStack", loss: str):
     per step.
     """
     first = stack.layers[0]
-    act = ACTIVATIONS[stack.activation]
-
-    def logits(rest, pre):  # flax MLP / SoftmaxRegression given x @ W1 (before its bias)
-        a = pre + rest[first]["bias"][None, :]
-        for name in stack.layers[1:]:
-            a = act(a) @ rest[name]["kernel"] + rest[name]["bias"][None, :]
-        return a
 
     def one_loss(rest, pre_i, yi):
-        return per_example_loss(loss, logits(rest, pre_i[None]), yi[None])[0]
+        return per_example_loss(loss, stack.logits_from_pre(rest, pre_i[None]), yi[None])[0]
 
     def grad_fn(params, key, xb, yb, wb, h, denom):
         w1 = params[first]["kernel"]

@@ -257,7 +257,7 @@ def _replace(tree: Any, path: tuple[str, ...], value: Any) -> Any:
     if not path:
         return value
     out = dict(tree)
-    out[path[0]] = _replace(tree[path[0]], path[1:], value)
+    out[path[0]] = value if len(path) == 1 else _replace(tree[path[0]], path[1:], value)
     return out
 
 

@@ -47,6 +47,7 @@ from jaxpriv import _parallel, _validate, data, metrics, models, training
 from jaxpriv._progress import progress_bar
 from jaxpriv.defenses import _dpsgd, _mid, _trainer
 from jaxpriv.results import load_json, save_json
+from jaxpriv.training import _wide
 
 DEFENSES = ("mid", "dp", "l2", "round")
 PARAMETER = {"mid": "lambda", "dp": "noise_multiplier", "l2": "l2", "round": "decimals"}
@@ -190,6 +191,31 @@ def _plain_grad_fn(apply_fn):
     return grad_fn
 
 
+@functools.lru_cache(maxsize=16)
+def _plain_gram_spec(stack) -> _trainer.GramSpec:
+    """The :class:`_trainer.GramSpec` of :func:`_plain_grad_fn` for jaxpriv's
+    softmax regression and MLP (``stack``: their ``training._wide.DenseStack``):
+    the same loss given the first layer's product, so L2 and rounding sweeps
+    take the trainer's Gram path (SGD, momentum) or its one-matmul first layer
+    (Adam) like MID's."""
+    first = stack.layers[0]
+
+    def loss(params, pre, yb, wb, l2):
+        per = training.per_example_loss("cross_entropy", stack.logits_from_pre(params, pre), yb)
+        data_loss = jnp.sum(wb * per) / jnp.maximum(jnp.sum(wb), 1.0)
+        return data_loss + l2 * training.l2_penalty(params), data_loss
+
+    def pre_grad_fn(params, key, pre, yb, wb, h, denom):
+        del key, denom
+        rest = dict(params)
+        rest[first] = {n: v for n, v in params[first].items() if n != "kernel"}
+        (_, dl), (g, g_pre) = jax.value_and_grad(loss, argnums=(0, 1), has_aux=True)(
+            rest, pre, yb, wb, h["l2"])
+        return g, g_pre, dl   # no first-kernel entry: the trainer forms it
+
+    return _trainer.GramSpec((first, "kernel"), pre_grad_fn)
+
+
 class _Problem:
     """Data, split, model and per-setting hyperparameters of one sweep."""
 
@@ -229,6 +255,8 @@ class _Problem:
             self.grad_fn = _dpsgd.dp_grad_fn_for(self.model)
         else:
             self.grad_fn = _plain_grad_fn(self.model.apply)
+            stack = _wide.dense_stack(self.model)
+            self.gram = None if stack is None else _plain_gram_spec(stack)
         self.values = np.asarray(c.values, np.float64)
         self.root = root
         self.config = c

@@ -108,6 +108,17 @@ class DenseStack(NamedTuple):
             return (zeros(),)
         return ()
 
+    def logits_from_pre(self, params, pre: jax.Array) -> jax.Array:
+        """The flax model's logits ``[B, c]`` given its first layer's product
+        ``pre = x @ kernel [B, h]`` (before the bias); ``params`` in the flax
+        layout (``{layer: {kernel [i, o], bias [o]}}``, one model); the first
+        kernel is not read."""
+        act = ACTIVATIONS[self.activation]
+        a = pre + params[self.layers[0]]["bias"][None, :]
+        for name in self.layers[1:]:
+            a = act(a) @ params[name]["kernel"] + params[name]["bias"][None, :]
+        return a
+
     # Training step ----------------------------------------------------------
     def forward(self, wide, xb: jax.Array) -> jax.Array:
         """Logits of all K models, ``[K, c, B]`` (activations are held

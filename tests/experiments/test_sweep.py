@@ -161,3 +161,34 @@ def test_train_settings_chunks_and_bad_indices():
         sweep.train_settings(problem, np.array([[0, 1]]))
     with pytest.raises(ValueError, match="idx"):
         sweep.train_settings(problem, np.array([0.5]))
+
+
+@pytest.mark.parametrize("optimizer,first_layer", [("adam", "auto"), ("momentum", "auto"),
+                                                   ("sgd", "gram")])
+def test_plain_gram_spec_trains_the_plain_model(optimizer, first_layer):
+    """L2 / rounding sweeps of jaxpriv's MLP get a GramSpec: the Gram path (SGD,
+    momentum) or the one-matmul first layer (Adam) train the models the plain
+    per-model gradient trains, L2 included."""
+    from jaxpriv.defenses import _trainer
+    from jaxpriv.training import _wide
+
+    rng = np.random.default_rng(3)
+    x = rng.uniform(size=(30, 200)).astype(np.float32)       # d > n: the Gram path applies
+    y = rng.integers(0, 4, 30).astype(np.int32)
+    model = sweep.models.make_model("mlp", num_features=200, num_classes=4, hidden=(16,),
+                                    activation="tanh")
+    spec = sweep._plain_gram_spec(_wide.dense_stack(model))
+    cfg = _trainer.StepConfig(steps=10, batch_size=8, optimizer=optimizer,
+                              first_layer=first_layer, steps_per_call=10)
+    hyper = _trainer.as_hyper(2, learning_rate=0.05, l2=[0.0, 0.1])
+    keys = jax.random.split(jax.random.key(4), 2)
+    args = (keys, jax.random.key(5), model.init, sweep._plain_grad_fn(model.apply), x, y, cfg,
+            hyper)
+    plain = _trainer.train_many(*args[:-2], _trainer.StepConfig(
+        steps=10, batch_size=8, optimizer=optimizer, first_layer="dense", steps_per_call=10),
+        hyper)
+    fast = _trainer.train_many(*args, gram=spec)
+    assert cfg.use_gram(spec, 30, 200) == (optimizer != "adam")
+    for a, b in zip(jax.tree_util.tree_leaves(plain[0]), jax.tree_util.tree_leaves(fast[0])):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=2e-4, atol=2e-5)
+    np.testing.assert_allclose(plain[1], fast[1], atol=2e-5)
