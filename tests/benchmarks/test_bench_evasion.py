@@ -1,25 +1,13 @@
 """bench_evasion.py --smoke writes well-formed records for every attack and baseline."""
 
-import json
-import pathlib
-import subprocess
-import sys
-
 import pytest
-
-ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 pytest.importorskip("art")
 pytest.importorskip("torch")
 
 
-def test_bench_evasion_smoke_writes_records(tmp_path):
-    out = tmp_path / "evasion.json"
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "bench_evasion.py"), "--smoke", "--json",
-         str(out)], capture_output=True, text=True, timeout=300, cwd=ROOT)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    records = json.loads(out.read_text())
+def test_bench_evasion_smoke_writes_records(run_smoke):
+    records, stdout = run_smoke("bench_evasion.py")
     names = {(r["name"], r["baseline"]) for r in records}
     for attack in ("fgsm", "pgd_linf", "pgd_l2", "cw_l2"):
         assert (f"evasion/{attack}", "numpy_loop") in names
@@ -29,4 +17,4 @@ def test_bench_evasion_smoke_writes_records(tmp_path):
         assert r["ratio"] == pytest.approx(r["baseline_seconds"] / r["seconds"])
         assert 0.0 <= r["success_rate"] <= 1.0 and r["items"] > 0
         assert r["compile_seconds"] >= 0
-    assert "ratio" in proc.stdout and "evasion/cw_l2" in proc.stdout
+    assert "ratio" in stdout and "evasion/cw_l2" in stdout

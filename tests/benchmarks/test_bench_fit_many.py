@@ -1,22 +1,10 @@
 """Runs benchmarks/bench_fit_many.py at smoke size and checks its JSON records (no timing)."""
 
-import json
-import pathlib
-import subprocess
-import sys
-
 import pytest
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
 
-
-def test_bench_fit_many_smoke(tmp_path):
-    out = tmp_path / "fit_many.json"
-    r = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_fit_many.py"),
-                        "--smoke", "--json", str(out)],
-                       capture_output=True, text=True, timeout=300, cwd=ROOT)
-    assert r.returncode == 0, r.stderr[-3000:]
-    records = json.loads(out.read_text())
+def test_bench_fit_many_smoke(run_smoke):
+    records, stdout = run_smoke("bench_fit_many.py")
     names = {(rec["name"], rec["baseline"]) for rec in records}
     for case in ("fit_many/purchase", "fit_many/tiny"):
         for base in ("sequential_jax", "sklearn", "matmul_roofline"):
@@ -31,4 +19,4 @@ def test_bench_fit_many_smoke(tmp_path):
         assert rec["train_accuracy"] > 0.1
     roof = [rec for rec in records if rec["baseline"] == "matmul_roofline"]
     assert all(abs(rec["ratio"] - rec["roofline_share"]) < 1e-9 for rec in roof)
-    assert "ratio" in r.stdout  # the table was printed
+    assert "ratio" in stdout  # the table was printed

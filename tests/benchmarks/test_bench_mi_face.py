@@ -1,24 +1,12 @@
 """benchmarks/bench_mi_face.py runs at smoke size and writes well-formed records."""
 
-import json
-import pathlib
-import subprocess
-import sys
-
 import pytest
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
 
-
-def test_bench_mi_face_smoke(tmp_path):
+def test_bench_mi_face_smoke(run_smoke):
     pytest.importorskip("art")
     pytest.importorskip("torch")
-    out = tmp_path / "mi_face.json"
-    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_mi_face.py"),
-                           "--smoke", "--json", str(out)],
-                          capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    records = json.loads(out.read_text())
+    records, stdout = run_smoke("bench_mi_face.py")
     assert [r["name"] for r in records] == ["mi_face/softmax", "mi_face/mlp"]
     for r in records:
         assert r["baseline"] == "art"
@@ -36,4 +24,4 @@ def test_bench_mi_face_smoke(tmp_path):
         assert r["matmul_gflops"] == max(r["matmul_gflops_probes"]) > 0
         assert r["roofline_share"] == pytest.approx(floor / r["seconds"])
         assert r["ceiling_ratio"] == pytest.approx(r["baseline_seconds"] / floor)
-    assert "ratio" in proc.stdout and "at 100% the ratio would be" in proc.stdout
+    assert "ratio" in stdout and "at 100% the ratio would be" in stdout

@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxpriv import _validate
-from jaxpriv.oracles import LABEL, PROBABILITIES, TOPK, Defense, Oracle
+from jaxpriv.oracles import PROBABILITIES, Defense, Oracle
 
 # Smallest probability used inside logarithms (float32-safe).
 EPS = 1e-30
