@@ -5,7 +5,7 @@ L2 norm ``clip_norm``, summed, plus Gaussian noise of standard deviation
 ``noise_multiplier * clip_norm``, divided by the (expected) batch size. For
 jaxpriv's softmax regression and MLP the first kernel's per-example gradients
 are never formed: their norms are ``|x_i| |delta_i|`` and their clipped sum is
-one matmul (:func:`dp_grad_fn_for`; 10.3x faster on an AT&T-faces MLP,
+one matmul (:func:`dp_grad_fn_for`; 14.1x faster on an AT&T-faces MLP,
 ``benchmarks/bench_dpsgd.py``). K runs with different noise multipliers, clip
 norms or learning rates train as one vmapped program.
 
