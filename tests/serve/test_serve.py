@@ -3,8 +3,6 @@
 One uvicorn server runs in a subprocess on 127.0.0.1 for the whole module.
 """
 
-import json
-import os
 import socket
 import subprocess
 import sys

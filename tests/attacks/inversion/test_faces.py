@@ -1,7 +1,6 @@
 """Face evaluation helpers, the AT&T reproduction (needs JAXPRIV_DATA), suite and CLI."""
 
 import json
-import pathlib
 
 import jax
 import jax.numpy as jnp

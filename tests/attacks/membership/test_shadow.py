@@ -8,7 +8,6 @@ import jax
 import numpy as np
 import pytest
 
-from jaxpriv import training
 from jaxpriv.attacks import membership as mia
 
 

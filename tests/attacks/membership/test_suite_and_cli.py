@@ -1,7 +1,6 @@
 """The membership family of ``jaxpriv run`` and the ``jaxpriv infer`` command."""
 
 import json
-import pathlib
 
 import jax
 import numpy as np

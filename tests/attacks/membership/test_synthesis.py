@@ -5,7 +5,7 @@ import pytest
 
 from jaxpriv.attacks import membership as mia
 from jaxpriv.attacks.membership import _synthesis
-from jaxpriv.oracles import AccessError, Oracle, QueryBudgetExceeded, label_only
+from jaxpriv.oracles import AccessError, Oracle, label_only
 
 
 def _linear_oracle(budget=None):
