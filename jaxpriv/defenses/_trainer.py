@@ -430,8 +430,8 @@ def make_trainer(init_fn: Callable[[jax.Array, jax.Array], Params], grad_fn: Gra
                     # The K gradients written once in the parameters' layout:
                     # without the barrier XLA:CPU fused a transpose into each of
                     # the optimizer's passes (a DP-SGD chunk of 4 faces MLPs,
-                    # 10,304 -> 256, took 74 ms a step with it, 41 ms without;
-                    # small models ran about 3% slower with the barrier).
+                    # 10,304 -> 256: 74 ms a step without it, 41 ms with it;
+                    # small models ran about 3% slower with it, hence the size).
                     g = jax.lax.optimization_barrier(g)
                 params, opt_state = jax.vmap(update, in_axes=ax[:2] + (ax[0], 0),
                                              out_axes=ax[:2])(params, opt_state, g, hyper)

@@ -386,7 +386,7 @@ def train_settings(problem: _Problem, idx: np.ndarray) -> list[tuple[Any, jax.Ar
     call). Each setting's parameters come out in buffers of their own, never
     stacked (for a faces sweep a concatenation of the chunks alone took a sixth
     of the training time, and writing a chunk's first kernels into one
-    ``[m, d, h]`` buffer a tenth). The models do not depend on the split."""
+    ``[m, d, h]`` buffer about 8%). The models do not depend on the split."""
     idx = _validate.array("idx", idx, ndim=1, dtype_kind="iu")
     if idx.min() < 0 or idx.max() >= problem.values.size:
         raise ValueError(f"Expected idx in [0, {problem.values.size}) (the sweep's settings); "
