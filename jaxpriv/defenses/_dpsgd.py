@@ -110,10 +110,15 @@ def clip_and_sum(per_example_grads: Any, weights: jax.Array, clip_norm: jax.Arra
     leaves = jax.tree_util.tree_leaves(per_example_grads)
     sq = sum(jnp.sum(jnp.square(g.reshape(g.shape[0], -1)), axis=1) for g in leaves)
     norms = jnp.sqrt(sq)
-    factor = weights * jnp.minimum(1.0, clip_norm / jnp.maximum(norms, 1e-12))
+    factor = _clip_factors(norms, weights, clip_norm)
     summed = jax.tree_util.tree_map(lambda g: jnp.tensordot(factor, g, axes=1),
                                     per_example_grads)
     return summed, norms
+
+
+def _clip_factors(norms: jax.Array, weights: jax.Array, clip_norm: jax.Array) -> jax.Array:
+    """Each example's factor ``w_i min(1, C / |g_i|)`` in the clipped sum."""
+    return weights * jnp.minimum(1.0, clip_norm / jnp.maximum(norms, 1e-12))
 
 
 def _noisy_gradient(summed, params, key, h, denom):
@@ -172,17 +177,14 @@ def _dense_dp_grad_fn(stack: "_wide.DenseStack", loss: str):
         return per_example_loss(loss, stack.logits_from_pre(rest, pre_i[None]), yi[None])[0]
 
     def grad_fn(params, key, xb, yb, wb, h, denom):
-        w1 = params[first]["kernel"]
-        rest = dict(params)
-        rest[first] = {n: v for n, v in params[first].items() if n != "kernel"}
-        pre = xb @ w1                                                    # [B, h]
+        rest = stack.without_first_kernel(params)
+        pre = xb @ params[first]["kernel"]                               # [B, h]
         losses, (g_rest, g_pre) = jax.vmap(jax.value_and_grad(one_loss, argnums=(0, 1)),
                                            in_axes=(None, 0, 0))(rest, pre, yb)
         sq = sum(jnp.sum(jnp.square(g.reshape(g.shape[0], -1)), axis=1)
                  for g in jax.tree_util.tree_leaves(g_rest))
         sq = sq + jnp.sum(jnp.square(xb), axis=1) * jnp.sum(jnp.square(g_pre), axis=1)
-        norms = jnp.sqrt(sq)
-        factor = wb * jnp.minimum(1.0, h["clip_norm"] / jnp.maximum(norms, 1e-12))
+        factor = _clip_factors(jnp.sqrt(sq), wb, h["clip_norm"])
         summed = jax.tree_util.tree_map(lambda g: jnp.tensordot(factor, g, axes=1), g_rest)
         summed[first] = dict(summed[first], kernel=xb.T @ (factor[:, None] * g_pre))
         g = _noisy_gradient(summed, params, key, h, denom)

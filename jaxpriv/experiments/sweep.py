@@ -207,8 +207,7 @@ def _plain_gram_spec(stack) -> _trainer.GramSpec:
 
     def pre_grad_fn(params, key, pre, yb, wb, h, denom):
         del key, denom
-        rest = dict(params)
-        rest[first] = {n: v for n, v in params[first].items() if n != "kernel"}
+        rest = stack.without_first_kernel(params)
         (_, dl), (g, g_pre) = jax.value_and_grad(loss, argnums=(0, 1), has_aux=True)(
             rest, pre, yb, wb, h["l2"])
         return g, g_pre, dl   # no first-kernel entry: the trainer forms it

@@ -108,6 +108,15 @@ class DenseStack(NamedTuple):
             return (zeros(),)
         return ()
 
+    def without_first_kernel(self, params) -> dict:
+        """``params`` (flax layout) without the first layer's kernel, for
+        functions of its product (:meth:`logits_from_pre`) that must not read
+        or differentiate it."""
+        first = self.layers[0]
+        out = dict(params)
+        out[first] = {n: v for n, v in params[first].items() if n != "kernel"}
+        return out
+
     def logits_from_pre(self, params, pre: jax.Array) -> jax.Array:
         """The flax model's logits ``[B, c]`` given its first layer's product
         ``pre = x @ kernel [B, h]`` (before the bias); ``params`` in the flax
