@@ -122,11 +122,14 @@ def _draw(key, module: VIB, num_samples: int, rows: int):
     """The code noise ``eps [num_samples, rows, k]``, drawn outside the
     differentiated loss (one draw, used by the forward and backward passes).
 
-    An ``optimization_barrier`` around it, meant to keep XLA from fusing the
-    normal's erfinv into each of the K models' consumers when a sweep's models
-    share the key, did nothing on XLA:CPU (measured: no barrier left in the
-    compiled sweep step, the same numbers and step times with and without), so
-    there is none.
+    There is no ``optimization_barrier`` around it. One was meant to keep XLA
+    from fusing the normal's erfinv into each of the K models' consumers when
+    a sweep's models share the key, but it changed nothing: XLA:CPU removes
+    barriers partway through compilation, and the fusions of the compiled
+    sweep step still read the erfinv's pieces; with and without it, the same
+    numbers and step times (measured). Barriers do steer the passes before
+    that point (the step trainer's one on large gradients, MI-Face's
+    transposed copies), so they stay where a measurement showed an effect.
     """
     return jax.random.normal(key, (num_samples, rows, module.bottleneck), jnp.float32)
 
