@@ -21,6 +21,7 @@ def _same(a, b):
         np.testing.assert_allclose(np.asarray(u), np.asarray(v), rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.cpu_only
 def test_thread_count_from_the_environment(monkeypatch):
     monkeypatch.setenv("JAXPRIV_HOST_THREADS", "3")
     assert _parallel.host_threads() == 3

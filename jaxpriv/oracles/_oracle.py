@@ -19,6 +19,10 @@ from jaxpriv import _validate
 from jaxpriv.oracles import _defenses as d
 
 
+# Values of ``jax.default_matmul_precision`` an oracle accepts.
+PRECISIONS = (None, "default", "high", "highest", "bfloat16", "tensorfloat32", "float32")
+
+
 class QueryBudgetExceeded(RuntimeError):
     """Raised when a query would take an oracle past its budget."""
 
@@ -41,6 +45,12 @@ class Oracle:
       input_shape: per-row input shape, checked on every query (``None``: any).
       key: PRNG key for randomised defences (noise); split on every query.
       name: a label for reports.
+      precision: float32 matmul precision of the target's answers:
+        ``"highest"`` (the default: full float32, as a deployed API answers),
+        or any value of ``jax.default_matmul_precision`` (``None``: JAX's
+        default, which on GPUs and TPUs rounds matmul inputs to TF32 or
+        bfloat16, an unintended noise defence of about 1e-3 that breaks
+        equation-solving attacks; on a CPU all values are the same).
 
     Example:
       >>> oracle = Oracle.from_model(apply_fn, params, defenses=[round_outputs(2)])
@@ -57,8 +67,10 @@ class Oracle:
         input_shape: tuple[int, ...] | None = None,
         key: jax.Array | None = None,
         name: str = "oracle",
+        precision: str | None = "highest",
     ):
         _validate.one_of("raw", raw, ("logits",) + d.KINDS)
+        _validate.one_of("precision", precision, PRECISIONS)
         kind = d.PROBABILITIES if raw == "logits" else raw
         for df in defenses:
             if kind not in df.kind_in:
@@ -75,6 +87,7 @@ class Oracle:
         self.budget = budget
         self.input_shape = None if input_shape is None else tuple(input_shape)
         self.name = name
+        self.precision = precision
         self.queries = 0
         self._key = jax.random.key(0) if key is None else key
         self._jitted = jax.jit(self.pure_fn)
@@ -99,7 +112,8 @@ class Oracle:
 
     def pure_fn(self, key: jax.Array, x: jax.Array) -> jax.Array:
         """The oracle's answer as a pure jittable function (does NOT count)."""
-        out = self._predict(x)
+        with jax.default_matmul_precision(self.precision):
+            out = self._predict(x)
         if self.raw == "logits":
             out = jax.nn.softmax(out, axis=-1)
         for i, df in enumerate(self.defenses):

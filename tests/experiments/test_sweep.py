@@ -114,6 +114,7 @@ def _free_port():
         return s.getsockname()[1]
 
 
+@pytest.mark.cpu_only
 def test_four_devices_and_two_processes_match_one_device(reference, others):
     _, _, res = reference
     base, procs = others

@@ -130,6 +130,7 @@ def test_pad_columns_adds_weight_zero_copies():
     assert same_i is idx and same_w is w
 
 
+@pytest.mark.cpu_only
 def test_cpu_chunks_fit_the_cache_and_give_the_same_result(monkeypatch):
     """On CPU, K models train in chunks sized to the cache; a last short chunk
     is padded (one compiled program) and the result equals one big chunk."""
@@ -151,6 +152,7 @@ def test_cpu_chunks_fit_the_cache_and_give_the_same_result(monkeypatch):
     np.testing.assert_allclose(hw.loss, ha.loss, rtol=1e-5)
 
 
+@pytest.mark.cpu_only
 @pytest.mark.parametrize("fast", [True, False])
 def test_masked_sub_groups_give_the_same_result(fast, monkeypatch):
     """On CPU, models with per-model minibatches train as sub-groups whose

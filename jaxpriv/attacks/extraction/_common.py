@@ -143,8 +143,23 @@ def check_oracle(oracle: Any, attack: str) -> Oracle:
 @functools.lru_cache(maxsize=64)
 def cached_jit(fn: Callable, *static: Any) -> Callable:
     """``jax.jit(partial(fn, *static))``, one per distinct static tuple, so a
-    second call with the same oracle and config does not recompile."""
-    return jax.jit(functools.partial(fn, *static))
+    second call with the same oracle and config does not recompile.
+
+    Traced and run with float32 matmuls at full precision: equation solving
+    recovers parameters from exact answers, and on GPUs and TPUs JAX's default
+    rounds matmul inputs to TF32 or bfloat16 (measured on an H100: a binary
+    logistic regression extracted from 65 queries then agreed with its target
+    on 99.98% of points, not 100%, and Newton solves did not converge). On a
+    CPU this changes nothing.
+    """
+    jitted = jax.jit(functools.partial(fn, *static))
+
+    @functools.wraps(jitted)
+    def call(*args):
+        with jax.default_matmul_precision("highest"):
+            return jitted(*args)
+
+    return call
 
 
 def timed(fn: Callable, *args) -> tuple[Any, float]:

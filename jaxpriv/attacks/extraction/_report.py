@@ -23,9 +23,13 @@ PRICE_PER_QUERY = 1e-4  # USD per prediction (Amazon ML / BigML, 2016)
 
 
 def _labels(fn: Callable, x: jax.Array, chunk: int = 4096) -> np.ndarray:
+    """``fn``'s labels on ``x``, its matmuls at full float32 precision (as the
+    attacks run, see ``cached_jit``: fidelity is then not blurred by TF32 or
+    bfloat16 rounding on an accelerator)."""
     outs = []
     for s in range(0, x.shape[0], chunk):
-        out = np.asarray(fn(x[s:s + chunk]))
+        with jax.default_matmul_precision("highest"):
+            out = np.asarray(fn(x[s:s + chunk]))
         outs.append(out if out.ndim == 1 else out.argmax(axis=1))
     return np.concatenate(outs)
 
@@ -40,7 +44,7 @@ def extraction_report(key: jax.Array, target_fn: Callable, stolen_fn: Callable,
       key: PRNG key for the uniform points.
       target_fn, stolen_fn: ``fn(x[n, d]) -> logits / probabilities [n, c]
         or labels / leaf ids [n]`` (white-box access to the target, for
-        evaluation only).
+        evaluation only); both run with full-precision float32 matmuls.
       domain: the box of the uniform points.
       x_test: ``[n, d]`` test points.
       y_test: optional ``[n]`` true labels (for the accuracies).
