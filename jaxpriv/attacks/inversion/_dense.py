@@ -41,6 +41,7 @@ another order).
 
 from __future__ import annotations
 
+import functools
 from typing import Any, NamedTuple
 
 import jax
@@ -59,6 +60,7 @@ class _Dense(NamedTuple):
     leaf: int          # index of the kernel among the flattened parameters
     stored_t: bool     # kernel stored [h, k] (the product is a @ W.T)
     layout: str        # one of LAYOUTS
+    precision: Any = None  # the product's own precision (e.g. under "highest"), kept
 
 
 class DensePlan:
@@ -88,13 +90,15 @@ class DensePlan:
 def dense_plan(apply_fn, params, d: int) -> DensePlan | None:
     """The :class:`DensePlan` of ``apply_fn`` (cached), or ``None`` if it has no dense product.
 
-    Cached per (``apply_fn``, parameter shapes, ``d``) like the compiled
-    program, so a second attack neither traces ``apply_fn`` again nor
-    recompiles.
+    Cached per (``apply_fn``, parameter shapes, ``d``, default matmul
+    precision) like the compiled program, so a second attack neither traces
+    ``apply_fn`` again nor recompiles. The products keep the precision the
+    model's own trace gives them (e.g. under ``jax.default_matmul_precision``).
     """
     leaves, treedef = jax.tree_util.tree_flatten(params)
     sig = (apply_fn, treedef, tuple((np.shape(a), str(getattr(a, "dtype", type(a))))
-                                    for a in leaves), d)
+                                    for a in leaves), d,
+           str(jax.config.jax_default_matmul_precision))
     try:
         if sig in _PLAN_CACHE:
             return _PLAN_CACHE[sig]
@@ -131,16 +135,18 @@ def _build(apply_fn, params, d):
             continue
         (lc, rc), (lb, rb) = eqn.params["dimension_numbers"]
         pet = eqn.params.get("preferred_element_type")
+        prec = eqn.params.get("precision")
         if (a.aval.ndim != 2 or a.aval.shape[0] != 1 or w.aval.ndim != 2 or tuple(lc) != (1,)
                 or tuple(rc) not in ((0,), (1,)) or lb or rb
-                or eqn.params.get("precision") is not None
+                # one precision for both operands (the layouts swap them), or none
+                or not (prec is None or (isinstance(prec, tuple) and len(set(prec)) == 1))
                 or (pet is not None and jnp.dtype(pet) != jnp.float32)
                 or a.aval.dtype != jnp.float32 or w.aval.dtype != jnp.float32):
             continue
         k = a.aval.shape[1]
         h = w.aval.shape[1 - rc[0]]
         layout = "wide" if min(k, h) >= _WIDE else "middle" if h >= _MIDDLE else "narrow"
-        dense[i] = _Dense(leaf_of[w], tuple(rc) == (1,), layout)
+        dense[i] = _Dense(leaf_of[w], tuple(rc) == (1,), layout, prec)
     out = jaxpr.outvars[0]
     if (not dense or isinstance(out, jcore.Literal) or out not in batched
             or out.aval.ndim != 2 or out.aval.shape[0] != 1):
@@ -161,17 +167,19 @@ def kernels(plan: DensePlan, params) -> dict[int, tuple[Any, Any]]:
     return out
 
 
-def _dense(layout, w, wt, a):
-    """``a [L, k] @ W [k, h]`` in the chosen layout, with its input gradient."""
+def _dense(layout, w, wt, a, precision=None):
+    """``a [L, k] @ W [k, h]`` in the chosen layout, with its input gradient,
+    both at the model's own ``precision`` for that product."""
     bar = jax.lax.optimization_barrier
     wide = layout == "wide"
+    ein = functools.partial(jnp.einsum, precision=precision)
 
     def forward(a):
         if wide:
-            return jnp.einsum("kl,kh->lh", bar(a.T), w)
+            return ein("kl,kh->lh", bar(a.T), w)
         if layout == "middle":
-            return a @ w
-        return jnp.einsum("lk,hk->lh", a, wt)
+            return jnp.matmul(a, w, precision=precision)
+        return ein("lk,hk->lh", a, wt)
 
     @jax.custom_vjp
     def f(a):
@@ -182,8 +190,8 @@ def _dense(layout, w, wt, a):
 
     def f_bwd(_, ct):
         if wide:
-            return (jnp.einsum("hl,hk->lk", bar(ct.T), wt),)
-        return (jnp.einsum("lh,hk->lk", ct, wt),)
+            return (ein("hl,hk->lk", bar(ct.T), wt),)
+        return (ein("lh,hk->lk", ct, wt),)
 
     f.defvjp(f_fwd, f_bwd)
     return f(a)
@@ -219,7 +227,8 @@ def apply(plan: DensePlan, params, weights, x: jax.Array) -> jax.Array:
         dn = plan.dense.get(i)
         if dn is not None:
             w, wt = weights[dn.leaf]
-            outs, batched = [_dense(dn.layout, w, wt, vals[0][:, 0, :])[:, None, :]], True
+            outs = [_dense(dn.layout, w, wt, vals[0][:, 0, :], dn.precision)[:, None, :]]
+            batched = True
         elif any(flags):
             outs = jax.vmap(lambda *a, eqn=eqn: _bind(eqn, a),
                             in_axes=tuple(0 if f else None for f in flags))(*vals)

@@ -281,6 +281,33 @@ def test_dense_plan_finds_the_dense_products():
     assert _dense.dense_plan(_constant, {"b": jnp.zeros((C,), jnp.float32)}, D) is None
 
 
+def test_dense_plan_keeps_the_models_matmul_precision():
+    """A product at an explicit precision, or traced under
+    ``jax.default_matmul_precision("highest")`` (as the test suite runs off a
+    CPU), still takes the dense path, and the plan's products and their
+    gradients keep that precision."""
+    from jaxpriv.attacks.inversion import _dense
+
+    fn, params, d, _, _ = _dense_targets()["torch_layout"]
+
+    def highest(params, x):
+        return (jnp.einsum("nd,cd->nc", x, params["w"], precision="highest")
+                + params["b"][None, :])
+
+    x = jnp.asarray(np.random.default_rng(0).uniform(size=(5, d)), jnp.float32)
+    top = jax.lax.Precision.HIGHEST
+    for apply_fn, context in ((highest, None), (fn, "highest")):
+        with jax.default_matmul_precision(context):
+            plan = _dense.dense_plan(apply_fn, params, d)
+            assert plan is not None
+            assert [dn.precision for dn in plan.dense.values()] == [(top, top)]
+            run = lambda x: _dense.apply(plan, params, _dense.kernels(plan, params), x)
+            text = jax.jit(jax.value_and_grad(lambda x: run(x).sum())).lower(x).as_text()
+            dots = [line for line in text.splitlines() if "dot_general" in line]
+            assert len(dots) == 2 and all("HIGHEST" in line for line in dots), dots
+            np.testing.assert_allclose(run(x), apply_fn(params, x), rtol=1e-5, atol=1e-5)
+
+
 @pytest.mark.parametrize("name", ["softmax", "mlp_relu", "mlp_wide", "mlp_middle",
                                   "torch_layout", "probabilities"])
 @pytest.mark.parametrize("settings", [
