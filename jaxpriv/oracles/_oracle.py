@@ -47,10 +47,11 @@ class Oracle:
       name: a label for reports.
       precision: float32 matmul precision of the target's answers:
         ``"highest"`` (the default: full float32, as a deployed API answers),
-        or any value of ``jax.default_matmul_precision`` (``None``: JAX's
-        default, which on GPUs and TPUs rounds matmul inputs to TF32 or
-        bfloat16, an unintended noise defence of about 1e-3 that breaks
-        equation-solving attacks; on a CPU all values are the same).
+        or any value of ``jax.default_matmul_precision`` (``None``: whatever
+        is in effect where the answer is traced, by default JAX's, which on
+        GPUs and TPUs rounds matmul inputs to TF32 or bfloat16: an unintended
+        noise defence of about 1e-3 that breaks equation-solving attacks). On
+        a CPU all values give the same answers.
 
     Example:
       >>> oracle = Oracle.from_model(apply_fn, params, defenses=[round_outputs(2)])
@@ -112,8 +113,11 @@ class Oracle:
 
     def pure_fn(self, key: jax.Array, x: jax.Array) -> jax.Array:
         """The oracle's answer as a pure jittable function (does NOT count)."""
-        with jax.default_matmul_precision(self.precision):
+        if self.precision is None:  # the ambient setting
             out = self._predict(x)
+        else:
+            with jax.default_matmul_precision(self.precision):
+                out = self._predict(x)
         if self.raw == "logits":
             out = jax.nn.softmax(out, axis=-1)
         for i, df in enumerate(self.defenses):

@@ -117,20 +117,25 @@ def test_bad_defense_specs(spec, match):
 def test_answers_use_full_float32_matmuls_unless_asked():
     """An oracle answers like a deployed API, in full float32: on GPUs and TPUs
     JAX's default matmul precision (TF32 / bfloat16 inputs) would otherwise add
-    ~1e-3 noise that breaks equation-solving extraction. On a CPU the values
-    agree whatever the precision; the compiled program says which was asked."""
+    ~1e-3 noise that breaks equation-solving extraction. ``precision=None``
+    follows the setting in effect. On a CPU the values agree whatever the
+    precision; the compiled program says which was asked."""
     w = jnp.asarray(np.random.default_rng(0).normal(size=(4, 3)), jnp.float32)
     xq = jnp.ones((2, 4), jnp.float32)
 
-    def dots(oracle):
+    def precisions(oracle):
         text = jax.jit(oracle.pure_fn).lower(jax.random.key(0), xq).as_text()
-        return [line for line in text.splitlines() if "dot_general" in line]
+        found = [line.split("precision = [")[1].split("]")[0]
+                 for line in text.splitlines() if "dot_general" in line]
+        assert found, text
+        return set(found)
 
-    full, default = O.Oracle(lambda v: v @ w), O.Oracle(lambda v: v @ w, precision=None)
+    full, ambient = O.Oracle(lambda v: v @ w), O.Oracle(lambda v: v @ w, precision=None)
     assert full.precision == "highest"
-    assert dots(full) and all("HIGHEST" in line for line in dots(full))
-    assert dots(default) and not any("HIGHEST" in line for line in dots(default))
+    with jax.default_matmul_precision("tensorfloat32"):
+        assert precisions(full) == {"HIGHEST, HIGHEST"}
+        assert precisions(ambient) == {"HIGH, HIGH"}
     if jax.default_backend() == "cpu":
-        np.testing.assert_array_equal(full.query(xq), default.query(xq))
+        np.testing.assert_array_equal(full.query(xq), ambient.query(xq))
     with pytest.raises(ValueError, match="precision='float64'"):
         O.Oracle(lambda v: v @ w, precision="float64")
