@@ -10,8 +10,8 @@ them as one matmul, and (b) with ``dp_grad_fn(model.apply)``, the textbook
 ``vmap(grad)`` per-example gradients of every parameter, clipped and summed
 (what TF Privacy's and Opacus's plain paths do). Same keys, same batches,
 same noise: the record carries the largest parameter difference between the
-two. Compile time apart; steady state the best of ``--repeats`` alternating
-calls. Needs ``JAXPRIV_DATA`` (else the digits, 64 -> 256 -> 10).
+two. Compile time apart; steady state the best of 2 alternating calls of each
+side (``_common.time_pair``). Needs ``JAXPRIV_DATA`` (else the digits, 64 -> 256 -> 10).
 ``--smoke``: the digits, a 64 -> 16 -> 10 MLP, K = 2, 5 steps.
 
     python benchmarks/bench_dpsgd.py [--smoke] [--json PATH]
@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 
 import jax
 import jax.numpy as jnp
@@ -57,27 +56,24 @@ def main(argv=None):
     def train(fn):
         return _trainer.train_many(keys, jax.random.key(2), model.init, fn, x, y, cfg, hyper)
 
-    t = time.perf_counter()
-    fast = _common.block(train(fast_fn))
-    compile_fast = time.perf_counter() - t
-    t = time.perf_counter()
-    slow = _common.block(train(slow_fn))
-    compile_slow = time.perf_counter() - t
-    fast_s, slow_s = [], []
-    for _ in range(p["repeats"]):  # alternate; the best of each (a shared, noisy machine)
-        t = time.perf_counter()
-        fast = _common.block(train(fast_fn))
-        fast_s.append(time.perf_counter() - t)
-        t = time.perf_counter()
-        slow = _common.block(train(slow_fn))
-        slow_s.append(time.perf_counter() - t)
+    out = {}
+
+    def timed_train(name, fn):  # keeps the last models of each side for the comparison
+        def call():
+            out[name] = train(fn)
+            return out[name]
+        return call
+
+    # Both warmed up (compiled), then alternating; the best of each (a shared, noisy machine).
+    t_fast, t_slow = _common.time_pair(timed_train("fast", fast_fn), timed_train("slow", slow_fn),
+                                       repeats=p["repeats"])
+    fast, slow = out["fast"], out["slow"]
     diff = max(float(jnp.max(jnp.abs(a - b))) for a, b in
                zip(jax.tree_util.tree_leaves(fast[0]), jax.tree_util.tree_leaves(slow[0])))
     rec = _common.record(
-        "dpsgd/faces_mlp" if faces else "dpsgd/digits_mlp", min(fast_s), "per_example_jax",
-        min(slow_s), samples=fast_s, baseline_samples=slow_s,
-        compile_seconds=max(compile_fast - min(fast_s), 0.0),
-        baseline_compile_seconds=max(compile_slow - min(slow_s), 0.0),
+        "dpsgd/faces_mlp" if faces else "dpsgd/digits_mlp", t_fast.seconds, "per_example_jax",
+        t_slow.seconds, compile_seconds=t_fast.compile_seconds,
+        baseline_compile_seconds=t_slow.compile_seconds,
         dataset=ds.name, features=ds.num_features, hidden=p["hidden"], models=k,
         steps=p["steps"], batch_size=32, sampling="poisson", max_param_diff=diff,
         **_common.peak_memory_mb())

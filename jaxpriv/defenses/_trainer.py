@@ -373,20 +373,18 @@ def make_trainer(init_fn: Callable[[jax.Array, jax.Array], Params], grad_fn: Gra
             k = jax.random.fold_in(jax.random.fold_in(k, 1), step)
             return grad_fn(p, k, xb, yb, wb, h, denom)
 
-        def gram_grad(p, k, h, gb, h0b, yb, wb, step):
-            """One model's gradient; the first kernel's entry is d loss / d pre [B, h]."""
-            k = jax.random.fold_in(jax.random.fold_in(k, 1), step)
-            net, scale = p["net"], p["scale"]
-            pre = scale * h0b + gb @ _get(net, gram.kernel_path)
-            g, g_pre, loss = gram.pre_grad_fn(net, k, pre, yb, wb, h, denom)
-            return _replace(g, gram.kernel_path, g_pre), loss
-
         def spec_grad(p, k, h, pre, yb, wb, step):
             """One model's gradient given its first-layer output; the first
             kernel's entry is d loss / d pre [B, h]."""
             k = jax.random.fold_in(jax.random.fold_in(k, 1), step)
             g, g_pre, loss = gram.pre_grad_fn(p, k, pre, yb, wb, h, denom)
             return _replace(g, gram.kernel_path, g_pre), loss
+
+        def gram_grad(p, k, h, gb, h0b, yb, wb, step):
+            """:func:`spec_grad` with the first layer's output from the Gram rows."""
+            net = p["net"]
+            pre = p["scale"] * h0b + gb @ _get(net, gram.kernel_path)
+            return spec_grad(net, k, h, pre, yb, wb, step)
 
         def spec_dense_step(params, opt_state, step, xb, yb, wb):
             """The dense path for a model with a GramSpec: the first layer's
