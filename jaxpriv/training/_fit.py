@@ -65,8 +65,9 @@ _GROUP_MIN_PARAMS = 2 ** 19  # parameters of the chunk's K models together
 # the other (all of a call's epochs each).
 _CHAIN_BYTES = 6 * 2 ** 20
 # The shared-order fast path holds activations features-major, [units, B]: its
-# matmuls run ~1.35x faster on XLA:CPU when B is a multiple of 16 (the AVX-512
-# width; measured [1024, 600] @ [600, B]: 296 GFLOP/s at B = 250, 400 at 256).
+# first-layer product W [K * h, d] . x [B, d]^T runs ~1.13x faster on XLA:CPU
+# when B is a multiple of 16 (the AVX-512 width; measured on one core,
+# [1024, 600] x [B, 600]^T: 190 useful GFLOP/s at B = 250, 215 at 256).
 # Minibatches are widened to that with weight-0 rows (the same step).
 _PAD_COLUMNS = 16
 LOSSES = ("cross_entropy", "mse")
@@ -303,7 +304,7 @@ def _program(init_params: Callable, apply: Callable, config: TrainConfig,
         idx, valid = _batches(order, jnp.ones((n,), jnp.float32), bs)   # [nb, B]
         if wide is not None:  # the features-major products want B a multiple of 16
             idx, valid = _pad_columns(idx, valid, _PAD_COLUMNS)
-        xs, ys = x[idx], y[idx]                                         # [nb, B, d]
+        ys = y[idx]                                                     # [nb, B]
         if masks is None:
             ws, w_axis = valid, None
             wsum = jnp.broadcast_to(valid.sum(-1), (num_models, idx.shape[0]))
@@ -312,22 +313,23 @@ def _program(init_params: Callable, apply: Callable, config: TrainConfig,
             w_axis = 0
             wsum = ws.sum(-1).T                                         # [K, nb]
 
+        # Each step gathers its own rows, x[i] [B, d]: gathering the epoch's
+        # minibatches up front costs a 6 MB copy per epoch and chunk at
+        # purchase size (2,500 x 600), plus a slice copy per step.
         if wide is not None:
-            xs = jnp.swapaxes(xs, 1, 2)                                 # [nb, d, B]
-
             def body(c, b):
-                xb, yb, wb = b
-                p, o, data = wide.step(config, c[0], c[1], xb, yb, wb, hyper)
+                i, yb, wb = b
+                p, o, data = wide.step(config, c[0], c[1], x[i], yb, wb, hyper)
                 return (p, o), data
         else:
             def body(c, b):
-                xb, yb, wb = b
+                i, yb, wb = b
                 step = jax.vmap(functools.partial(step_one, skip_empty=masks is not None),
                                 in_axes=(0, 0, None, None, w_axis, 0))
-                p, o, data = step(c[0], c[1], xb, yb, wb, hyper)
+                p, o, data = step(c[0], c[1], x[i], yb, wb, hyper)
                 return (p, o), data
 
-        carry, losses = jax.lax.scan(body, carry, (xs, ys, ws))         # losses [nb, K]
+        carry, losses = jax.lax.scan(body, carry, (idx, ys, ws))        # losses [nb, K]
         return carry, _epoch_loss(losses.T, wsum)
 
     def epoch_masked(carry, keys, hyper, x, y, rows, row_w, e):
@@ -386,9 +388,18 @@ def _program(init_params: Callable, apply: Callable, config: TrainConfig,
     # seconds quicker to build and costs milliseconds here, except for the
     # random draws of large models: ``init_large``); run is the hot loop.
     quick = {"xla_backend_optimization_level": 0}
+    hot = _CPU_RUN_OPTIONS if jax.default_backend() == "cpu" else None
     return _Program(jax.jit(init, compiler_options=quick), jax.jit(init),
-                    jax.jit(run, donate_argnums=(0, 10)),
+                    jax.jit(run, donate_argnums=(0, 10), compiler_options=hot),
                     jax.jit(unwide, compiler_options=quick))
+
+
+# XLA:CPU emits its elementwise loops (activations, the loss, the optimizer
+# update) with 256-bit vectors unless told otherwise, even where the CPU has
+# 512-bit ones. Preferring 512 makes the hot loop ~3% faster on the 2-core
+# AVX-512 development machine (fit_many purchase-sized, same process,
+# alternating); where the CPU has no 512-bit vectors LLVM keeps what it has.
+_CPU_RUN_OPTIONS = {"xla_cpu_prefer_vector_width": 512}
 
 
 # On CPU, K models train in chunks whose parameters, gradients and optimizer

@@ -5,8 +5,9 @@ For ``"softmax"`` and ``"mlp"`` models the K models are held in a
 activations as ``[K, units, B]`` (features by batch). Then, with one shared
 minibatch order,
 
-* the first layer of all K models is ONE matmul
-  ``[K * h, d] @ x^T [d, B]`` (and its weight gradient ``dA [K * h, B] @ x``),
+* the first layer of all K models is ONE matmul ``[K * h, d] . x [B, d]^T``
+  (and its weight gradient ``dA [K * h, B] @ x``), reading the minibatch
+  rows as gathered,
 * every later layer is a batched matmul whose batch axis K is already the
   leading (major) axis of both operands,
 
@@ -66,8 +67,8 @@ def _ce_fwd(logits, labels):
     top = jax.lax.stop_gradient(jnp.max(logits, axis=1, keepdims=True))
     shifted = logits - top
     lse = jnp.log(jnp.sum(jnp.exp(shifted), axis=1))                     # [K, B]
-    onehot = jnp.arange(logits.shape[1])[None, :, None] == labels[:, None, :]
-    picked = jnp.sum(jnp.where(onehot, shifted, 0.0), axis=1)
+    # A gather (not differentiated: the gradient is written out below).
+    picked = jnp.take_along_axis(shifted, labels[:, None, :], axis=1)[:, 0]  # [K, B]
     return lse - picked, (shifted, lse, labels)
 
 
@@ -133,9 +134,9 @@ class DenseStack(NamedTuple):
         """Logits of all K models, ``[K, c, B]`` (activations are held
         features-major, ``[K, units, B]``).
 
-        ``xb`` is either the shared minibatch transposed, ``x^T [d, B]`` (the
-        first layer of all K models is then one ``[K * h, d] @ [d, B]``
-        matmul), or K per-model minibatches ``[K, B, d]`` as gathered (the
+        ``xb`` is either the shared minibatch ``[B, d]`` (the first layer of
+        all K models is then one ``[K * h, d] . [B, d]^T`` matmul), or K
+        per-model minibatches ``[K, B, d]`` as gathered (the
         first layer's product then reads them batch-major and writes
         features-major, and its weight gradient contracts a batch-major copy
         of the small cotangent: on XLA:CPU those are the fast forms of the
@@ -145,7 +146,8 @@ class DenseStack(NamedTuple):
         (w, b), rest = wide[0], wide[1:]
         k, o, d = w.shape
         if xb.ndim == 2:
-            a = (w.reshape(k * o, d) @ xb).reshape(k, o, xb.shape[1]) + b[:, :, None]
+            a = jnp.einsum("md,bd->mb", w.reshape(k * o, d), xb).reshape(k, o, xb.shape[0])
+            a = a + b[:, :, None]
         else:
             a = _first_hidden_major(xb, w) + b[:, :, None]
         for w, b in rest:
@@ -156,7 +158,7 @@ class DenseStack(NamedTuple):
         """One optimizer step of all K models.
 
         Args:
-          xb: the shared minibatch transposed, ``[d, B]``, or per-model
+          xb: the shared minibatch, ``[B, d]``, or per-model
             minibatches ``[K, B, d]``. yb: ``[B]`` or ``[K, B]`` labels;
             wb: ``[B]`` or ``[K, B]`` row weights (0 for padding).
             hyper: ``Hyper`` of ``[K]`` arrays.
